@@ -1,0 +1,38 @@
+// Runs every *.test.ts under the test roots with node:test (via tsx). Node 20 does not
+// expand globs for --test, so the file list is built here and passed explicitly.
+// Usage: node scripts/run-tests.mjs [unit|integration|all] (default all)
+
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = { unit: ['sidecar', 'demo'], integration: ['integration'] };
+const which = process.argv[2] ?? 'all';
+const dirs = which === 'all' ? [...roots.unit, ...roots.integration] : roots[which];
+if (dirs === undefined) {
+  console.error(`unknown test set "${which}" (unit | integration | all)`);
+  process.exit(2);
+}
+
+function find(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...find(p));
+    else if (entry.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const files = dirs.flatMap(find).sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+console.log(`node ${process.version}: ${files.length} test files`);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

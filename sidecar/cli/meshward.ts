@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// meshward command line (DESIGN §2): dispatches to one module per command.
+
+import { runCertsCommand } from './certs.js';
+import { runRunCommand } from './run.js';
+
+const USAGE = `usage: meshward <command> [options]
+
+commands:
+  run --config FILE        run the sidecar
+  certs init|issue ...     development CA and SPIFFE workload certificates
+`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  run: runRunCommand,
+  certs: runCertsCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`meshward: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  return command(rest);
+}
+
+process.on('uncaughtException', (err) => {
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'uncaught exception', error: String(err?.stack ?? err) }) + '\n');
+  process.exit(1);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Servers are closed by now; do not wait for stray timers or sockets.
+    setImmediate(() => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`meshward: ${String((err as Error)?.stack ?? err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,56 @@
+// `meshward run --config FILE` (DESIGN §2): exit 0 after a clean drain on SIGTERM/SIGINT,
+// 2 for an invalid config at startup, 1 for any other fatal error.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { log } from '../core/log.js';
+import { formatAddress, startSidecar } from '../main.js';
+
+export async function runRunCommand(argv: string[]): Promise<number> {
+  let configPath: string | undefined;
+  try {
+    configPath = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+  } catch (err) {
+    process.stderr.write(`meshward run: ${(err as Error).message}\nusage: meshward run --config FILE\n`);
+    return 2;
+  }
+  if (configPath === undefined) {
+    process.stderr.write('meshward run: --config FILE is required\n');
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`meshward: invalid config\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let sidecar;
+  try {
+    sidecar = await startSidecar(config);
+  } catch (err) {
+    log.error('startup failed', { error: (err as Error).message });
+    return 1;
+  }
+  log.info('meshward ready', { inbound: formatAddress(sidecar.inbound), admin: formatAddress(sidecar.admin), pid: process.pid });
+
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals): void => {
+      log.info('shutdown requested', { signal });
+      sidecar.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { error: String(err) });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}

@@ -1,0 +1,35 @@
+// Runs a listener's filters in order (data path). Synchronous filters cost no promise;
+// the chain only becomes async from the first filter that really waits.
+// A throw is a bug: the chain turns it into INTERNAL (fail closed).
+
+import { RejectCode } from './codes.js';
+import type { CallContext, Filter, FilterResult, Rejection } from './filter.js';
+import { log } from './log.js';
+
+export type ChainResult = FilterResult | Promise<FilterResult>;
+
+export function runChain(filters: readonly Filter[], ctx: CallContext, from = 0): ChainResult {
+  for (let i = from; i < filters.length; i++) {
+    const filter = filters[i]!;
+    let result: FilterResult | Promise<FilterResult>;
+    try {
+      result = filter.apply(ctx);
+    } catch (err) {
+      return failClosed(filter, err);
+    }
+    if (result === undefined) continue;
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => (r === undefined ? runChain(filters, ctx, i + 1) : r),
+        (err: unknown) => failClosed(filter, err),
+      );
+    }
+    return result;
+  }
+  return undefined;
+}
+
+function failClosed(filter: Filter, err: unknown): Rejection {
+  log.error('filter threw; failing closed', { filter: filter.name, error: String(err) });
+  return { code: RejectCode.INTERNAL, reason: 'filter_error', detail: `${filter.name}: ${String(err)}` };
+}

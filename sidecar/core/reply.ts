@@ -1,0 +1,80 @@
+// The one module that writes meshward's own replies (data path): gRPC trailers-only
+// answers, trailers for a call that already has response headers, and plain HTTP errors.
+// Callers get the generic message of the code; details stay in logs, audit and spans.
+
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { wireReplies, type RejectCode } from './codes.js';
+import type { Rejection } from './filter.js';
+
+/** Percent-encodes a grpc-message value as the gRPC HTTP/2 protocol requires. */
+export function encodeGrpcMessage(message: string): string {
+  let simple = true;
+  for (let i = 0; i < message.length; i++) {
+    const c = message.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? '%' + byte.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** Trailers carrying a gRPC status, for a call whose response headers were already sent. */
+export function grpcStatusTrailers(code: RejectCode): OutgoingHttpHeaders {
+  const wire = wireReplies[code];
+  return { 'grpc-status': String(wire.grpcStatus ?? 13), 'grpc-message': encodeGrpcMessage(wire.message) };
+}
+
+/**
+ * Answers a gRPC call that meshward itself refuses. Always HTTP 200 with grpc-status
+ * (trailers-only), except for codes that have no gRPC form (415).
+ */
+export function replyGrpc(stream: ServerHttp2Stream, rejection: Rejection): void {
+  const wire = wireReplies[rejection.code];
+  if (wire.grpcStatus === undefined) return replyHttp(stream, rejection.code);
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    // Headers already went out (e.g. the app failed mid-call): finish with an RST so the
+    // caller sees the call fail rather than a truncated success.
+    stream.close(0x2 /* INTERNAL_ERROR */);
+    return;
+  }
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(wire.grpcStatus),
+      'grpc-message': encodeGrpcMessage(wire.message),
+    },
+    { endStream: true },
+  );
+  discardRequestBody(stream);
+}
+
+/** Plain HTTP error reply with a short text body. */
+export function replyHttp(stream: ServerHttp2Stream, code: RejectCode): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(0x2 /* INTERNAL_ERROR */);
+    return;
+  }
+  const wire = wireReplies[code];
+  stream.respond({ ':status': wire.httpStatus, 'content-type': 'text/plain; charset=utf-8' });
+  stream.end(wire.message + '\n');
+  discardRequestBody(stream);
+}
+
+// After answering, the request body is not wanted: ask the caller to stop sending
+// (RST_STREAM NO_ERROR, RFC 9113 §8.1) once our reply is out, and never buffer it.
+function discardRequestBody(stream: ServerHttp2Stream): void {
+  if (stream.readableEnded) return;
+  stream.resume();
+  stream.once('finish', () => {
+    if (!stream.closed && !stream.readableEnded) stream.close(0 /* NO_ERROR */);
+  });
+}

@@ -1,0 +1,58 @@
+// The inbound request path in one place (data path): the filter order, then the forward.
+//   grpc-request → identity → authz → forward
+// Later filters (JWT authn, limits, GraphQL guard, telemetry) slot into `filters`.
+
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { runChain } from '../core/chain.js';
+import type { CallContext, Filter, Rejection } from '../core/filter.js';
+import { log } from '../core/log.js';
+import { replyGrpc } from '../core/reply.js';
+import { grpcRequestFilter } from '../grpc/grpc-request-filter.js';
+import { identityFilter } from '../identity/identity-filter.js';
+import type { PeerIdentity } from '../identity/peer-identity.js';
+import { interimAuthzFilter } from '../policy/interim-authz-filter.js';
+import type { GrpcForwarder } from './grpc-forwarder.js';
+
+export interface PipelineOptions {
+  readonly maxTimeoutMs: number;
+  readonly allowAnyAuthenticated: boolean;
+  readonly forwarder: GrpcForwarder;
+}
+
+export function createInboundPipeline(opts: PipelineOptions) {
+  const filters: readonly Filter[] = [
+    grpcRequestFilter(opts.maxTimeoutMs),
+    identityFilter(),
+    interimAuthzFilter(opts.allowAnyAuthenticated),
+  ];
+  const forwarder = opts.forwarder;
+
+  // The forward waits one turn of the event loop: a HEADERS frame and the RST_STREAM
+  // that cancels it arrive in the same read, so a reset stream never reaches the app.
+  const forwardIfOpen = (ctx: CallContext): void => {
+    if (!ctx.stream.closed && !ctx.stream.destroyed) forwarder.forward(ctx);
+  };
+  const settle = (ctx: CallContext, rejection: Rejection | undefined): void => {
+    if (rejection === undefined) {
+      setImmediate(forwardIfOpen, ctx);
+      return;
+    }
+    log.debug('call refused', { path: ctx.path, code: rejection.code, reason: rejection.reason, detail: rejection.detail });
+    replyGrpc(ctx.stream, rejection);
+  };
+
+  return function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: PeerIdentity): void {
+    const ctx: CallContext = {
+      stream,
+      headers,
+      peer,
+      startedAt: performance.now(),
+      path: headers[':path'] ?? '',
+      method: undefined,
+      timeoutMs: opts.maxTimeoutMs,
+    };
+    const result = runChain(filters, ctx);
+    if (result instanceof Promise) result.then((r) => settle(ctx, r));
+    else settle(ctx, result);
+  };
+}
