@@ -1,0 +1,170 @@
+// The sidecar config file format (DESIGN §3): the one schema that validates a parsed file
+// and converts it (durations → ms, addresses → HostPort, paths → absolute).
+// CONTROL path. Keys are a user-facing contract: add keys, never rename them.
+import { resolve } from 'node:path';
+import * as z from 'zod';
+import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
+import { expected } from './issue-message.js';
+
+export type { HostPort } from './fields.js';
+
+export const JWT_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
+] as const;
+
+/**
+ * Builds the schema; relative paths in the file resolve against `baseDir`.
+ * Defaults of converted values use `prefault`: the default is written in YAML form (`'5m'`,
+ * `{}`) and parsed like a value from the file, so a missing section gets every inner
+ * default, and the generated JSON Schema shows it (zod drops a `default` it cannot show).
+ */
+export function createSidecarConfigSchema(baseDir: string) {
+  const file = filePath(baseDir);
+
+  const identity = z.strictObject({
+    trustDomain,
+    certFile: file,
+    keyFile: file,
+    caFile: file,
+  });
+
+  const graphql = z.strictObject({
+    path: z
+      .string()
+      .refine((p) => p.startsWith('/'), { error: (iss) => expected('a URL path starting with /', iss.input) })
+      .default('/graphql'),
+    app: hostPort({ listen: false }).optional().meta({ description: 'Defaults to inbound.app.' }),
+    schemaFile: file.optional(),
+  });
+
+  const limits = z.strictObject({
+    maxConnections: z.int().min(1).max(1_048_576).default(1024),
+    maxConcurrentStreams: z.int().min(1).max(100).default(100),
+    maxHeaderListBytes: byteSize(1024, 65536).prefault(16384),
+    maxHeaderPairs: z.int().min(8).max(256).default(64),
+    handshakeTimeout: duration({ positive: true }).prefault('10s'),
+    idleTimeout: duration({ positive: true }).prefault('5m'),
+    maxResetsPerConnection: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(200)
+      .meta({ description: 'Client RST_STREAMs tolerated per connection per 10s before GOAWAY.' }),
+  });
+
+  const inbound = z
+    .strictObject({
+      listen: hostPort({ listen: true }).prefault('0.0.0.0:7443'),
+      mtls: z.enum(['strict', 'permissive']).default('strict'),
+      app: hostPort({ listen: false }),
+      graphql: graphql.optional(),
+      maxTimeout: duration({ positive: true })
+        .prefault('5m')
+        .meta({ description: "Upper bound on a caller's grpc-timeout, and the deadline when none is sent." }),
+      allowAnyAuthenticated: z
+        .boolean()
+        .default(false)
+        .meta({ description: 'Allow any caller with a valid SPIFFE ID (until policies exist).' }),
+      limits: limits.prefault({}),
+    })
+    // graphql.app defaults to inbound.app; after this, consumers never see it missing.
+    .transform((v) => ({ ...v, graphql: v.graphql && { ...v.graphql, app: v.graphql.app ?? v.app } }));
+
+  const route = z.strictObject({
+    authority: z.string().min(1),
+    address: hostPort({ listen: false }),
+    identity: spiffeId,
+  });
+
+  const outbound = z.strictObject({
+    listen: hostPort({ listen: true }).prefault('127.0.0.1:7001'),
+    routes: z.array(route).prefault([]).superRefine(uniqueBy('authority')),
+  });
+
+  const jwtProvider = z.strictObject({
+    name: z.string().min(1),
+    issuer: url({ protocols: ['https:'], loopbackHttp: true }),
+    jwksUri: url({ protocols: ['https:'], loopbackHttp: true }),
+    audiences: z.array(z.string().min(1)).min(1),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
+    clockTolerance: duration({ positive: false }).prefault('30s'),
+  });
+
+  const rateLimit = z.strictObject({
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redis: z
+      .strictObject({
+        url: url({ protocols: ['redis:', 'rediss:'], credentials: true }).default('redis://127.0.0.1:6379'),
+        failMode: z.enum(['open', 'closed']).default('closed'),
+        timeout: duration({ positive: true }).prefault('50ms'),
+      })
+      .prefault({}),
+  });
+
+  const telemetry = z.strictObject({
+    serviceName: z.string().min(1).default('meshward'),
+    otlp: z
+      .strictObject({
+        endpoint: url({ protocols: ['http:', 'https:'] }),
+        protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).default('http/protobuf'),
+      })
+      .optional(),
+    sampling: z.number().min(0).max(1).default(1).meta({ description: 'Parent-based sampling ratio.' }),
+  });
+
+  const auditFile = z
+    .string()
+    .min(1)
+    .transform((f) => (f === '-' ? f : resolve(baseDir, f)))
+    .meta({ description: '"-" for stdout, or a path.' });
+
+  return z.strictObject({
+    apiVersion: z.literal('meshward.dev/v1alpha1'),
+    kind: z.literal('Sidecar'),
+    identity,
+    inbound,
+    outbound: outbound.optional(),
+    admin: z.strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000') }).prefault({}),
+    policies: z.array(file).prefault([]).meta({ description: 'Policy files and folders; hot-reloaded.' }),
+    jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')) }).prefault({}),
+    rateLimit: rateLimit.prefault({}),
+    telemetry: telemetry.prefault({}),
+    audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),
+    shutdown: z
+      .strictObject({
+        drainTimeout: duration({ positive: false })
+          .prefault('20s')
+          .meta({ description: 'How long in-flight calls may finish after SIGTERM.' }),
+      })
+      .prefault({}),
+  });
+}
+
+/** Flags the second and later list items whose `key` repeats an earlier item's. */
+function uniqueBy<K extends string>(key: K) {
+  return (items: readonly Record<K, unknown>[], ctx: z.RefinementCtx) => {
+    const seen = new Set<unknown>();
+    items.forEach((item, i) => {
+      const value = item[key];
+      if (seen.has(value)) ctx.addIssue({ code: 'custom', path: [i, key], message: `duplicate ${key} ${JSON.stringify(value)}` });
+      seen.add(value);
+    });
+  };
+}
+
+/**
+ * The schema with relative paths resolved against the working directory; for generating
+ * the JSON Schema (`z.toJSONSchema(sidecarConfigSchema, { target: 'draft-7', io: 'input' })`)
+ * and for callers that already hold a parsed object. loadConfig uses the file's folder.
+ */
+export const sidecarConfigSchema = createSidecarConfigSchema('.');
+
+/** Makes every property and array of T readonly, recursively. */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The loaded config: converted values, every default filled in, deep-frozen. */
+export type SidecarConfig = DeepReadonly<z.output<typeof sidecarConfigSchema>>;
