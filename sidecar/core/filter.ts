@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { GrpcMethod } from '../grpc/path.js';
 import type { RejectCode } from './codes.js';
+import type { VerifiedJwt } from '../authn/verified-jwt.js';
 
 export interface Rejection {
   readonly code: RejectCode;
@@ -20,6 +21,8 @@ export interface Rejection {
 export interface CallContext {
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
+  /** Name/value pairs as received (duplicates kept), for checks the headers object hides. */
+  readonly rawHeaders: readonly string[];
   readonly peer: PeerIdentity;
   /** performance.now() when the stream arrived. */
   readonly startedAt: number;
@@ -29,6 +32,8 @@ export interface CallContext {
   method: GrpcMethod | undefined;
   /** Effective deadline in ms from start (caller's grpc-timeout capped by config), set by the gRPC filter. */
   timeoutMs: number;
+  /** Set by the JWT authn filter when a valid bearer token was presented. */
+  jwt: VerifiedJwt | undefined;
 }
 
 export type FilterResult = Rejection | undefined;

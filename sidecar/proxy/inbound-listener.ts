@@ -27,7 +27,7 @@ export interface InboundOptions {
   readonly trustDomain: string;
   readonly identity: WorkloadIdentity;
   readonly limits: InboundLimits;
-  readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: PeerIdentity) => void;
+  readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], peer: PeerIdentity) => void;
 }
 
 export interface InboundListener {
@@ -75,9 +75,9 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     session.setTimeout(limits.idleTimeout, () => session.close());
     guardResets(session, limits.maxResetsPerConnection);
   };
-  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on('error', ignoreStreamError);
-    opts.onStream(stream, headers, peers.get(stream.session!) ?? PLAINTEXT_PEER);
+    opts.onStream(stream, headers, rawHeaders, peers.get(stream.session!) ?? PLAINTEXT_PEER);
   };
   tlsServer.on('session', onSession);
   tlsServer.on('stream', onStream);

@@ -41,15 +41,17 @@ export function createInboundPipeline(opts: PipelineOptions) {
     replyGrpc(ctx.stream, rejection);
   };
 
-  return function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: PeerIdentity): void {
+  return function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], peer: PeerIdentity): void {
     const ctx: CallContext = {
       stream,
       headers,
+      rawHeaders,
       peer,
       startedAt: performance.now(),
       path: headers[':path'] ?? '',
       method: undefined,
       timeoutMs: opts.maxTimeoutMs,
+      jwt: undefined,
     };
     const result = runChain(filters, ctx);
     if (result instanceof Promise) result.then((r) => settle(ctx, r));
