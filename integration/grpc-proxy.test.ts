@@ -37,8 +37,7 @@ before(async () => {
     allowAnyAuthenticated: true,
     extra: 'shutdown:\n  drainTimeout: 5s\n',
   });
-  // maxTimeout is set below the app's sleep in the deadline test.
-  sidecar = await startSidecar(config.replace(/$/, ''), {});
+  sidecar = await startSidecar(config);
 });
 
 after(async () => {
