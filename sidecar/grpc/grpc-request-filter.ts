@@ -10,6 +10,18 @@ import { parseGrpcTimeout } from './timeout.js';
 const NOT_POST = reject(RejectCode.UNSUPPORTED_MEDIA_TYPE, 'not_post');
 const MALFORMED = reject(RejectCode.MALFORMED_PATH, 'malformed_path');
 const NOT_GRPC = reject(RejectCode.UNSUPPORTED_MEDIA_TYPE, 'not_grpc_content_type');
+const TOO_LARGE = reject(RejectCode.HEADERS_TOO_LARGE, 'header_list_too_large');
+
+/**
+ * Header list size as HTTP/2 counts it (RFC 9113 §6.5.2: name + value + 32 per field).
+ * nghttp2 enforces SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged
+ * our SETTINGS, so the first requests of a connection are checked here too.
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < rawHeaders.length; i++) size += rawHeaders[i]!.length + 16;
+  return size;
+}
 
 /** application/grpc, application/grpc+proto, application/grpc;charset=… — not grpc-web. */
 export function isGrpcContentType(value: string | undefined): boolean {
@@ -18,10 +30,16 @@ export function isGrpcContentType(value: string | undefined): boolean {
   return Number.isNaN(next) || next === 0x2b /* + */ || next === 0x3b /* ; */;
 }
 
-export function grpcRequestFilter(maxTimeoutMs: number): Filter {
+export interface GrpcRequestLimits {
+  readonly maxTimeoutMs: number;
+  readonly maxHeaderListBytes: number;
+}
+
+export function grpcRequestFilter({ maxTimeoutMs, maxHeaderListBytes }: GrpcRequestLimits): Filter {
   return {
     name: 'grpc-request',
     apply(ctx: CallContext): FilterResult {
+      if (headerListSize(ctx.rawHeaders) > maxHeaderListBytes) return TOO_LARGE;
       const method = parseGrpcPath(ctx.path);
       if (method === undefined) return MALFORMED;
       if (ctx.headers[':method'] !== 'POST') return NOT_POST;

@@ -15,13 +15,14 @@ import type { GrpcForwarder } from './grpc-forwarder.js';
 
 export interface PipelineOptions {
   readonly maxTimeoutMs: number;
+  readonly maxHeaderListBytes: number;
   readonly allowAnyAuthenticated: boolean;
   readonly forwarder: GrpcForwarder;
 }
 
 export function createInboundPipeline(opts: PipelineOptions) {
   const filters: readonly Filter[] = [
-    grpcRequestFilter(opts.maxTimeoutMs),
+    grpcRequestFilter(opts),
     identityFilter(),
     interimAuthzFilter(opts.allowAnyAuthenticated),
   ];
