@@ -3,7 +3,8 @@
 // Usage: node scripts/run-tests.mjs [unit|integration|all] (default all)
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const roots = { unit: ['sidecar', 'demo'], integration: ['integration'] };
@@ -30,9 +31,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`node ${process.version}: ${files.length} test files`);
+// Human-readable spec output on stdout; TAP to a file, read back for one closing line
+// that looks the same on Node 20 and Node 24 ("N passed, N failed, N skipped").
+const tapDir = mkdtempSync(join(tmpdir(), 'meshward-tap-'));
+const tapFile = join(tapDir, 'results.tap');
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  [
+    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
-process.exit(result.status ?? 1);
+const tap = readFileSync(tapFile, 'utf8');
+rmSync(tapDir, { recursive: true, force: true });
+const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+console.log(`\nnode ${process.version}\ntests: ${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
+process.exit(result.status === 0 && failed === 0 && passed > 0 ? 0 : 1);
