@@ -5,7 +5,7 @@
 //   const idp = await JwksServer.start();
 //   const token = await idp.sign({ iss, aud, exp }, { alg: 'ES256' });
 //   await idp.setMode({ kind: 'down' });   // normal | down | slow | garbage
-//   idp.rotate(await createKeySet());      // serve a new key set (new kids)
+//   await idp.rotate();                    // serve a new key set (new kids)
 //   idp.requests                           // HTTP requests received so far, any path
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -94,7 +94,9 @@ export class JwksServer {
   static async start(opts: { keys?: KeySet } = {}): Promise<JwksServer> {
     const keys = opts.keys ?? (await createKeySet());
     let self: JwksServer | undefined;
-    const server = createServer((req, res) => self?.handle(req, res));
+    const server = createServer((req, res) => {
+      if (self !== undefined) self.#handle(req, res);
+    });
     server.keepAliveTimeout = 1000;
     await listen(server, 0);
     self = new JwksServer(server, (server.address() as AddressInfo).port, keys);
@@ -157,7 +159,7 @@ export class JwksServer {
     if (this.#mode.kind !== 'down') await this.#stopListening();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: IncomingMessage, res: ServerResponse): void {
     this.#requests++;
     this.#paths.push(req.url ?? '');
     const mode = this.#mode;

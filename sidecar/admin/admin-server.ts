@@ -1,13 +1,17 @@
-// Admin listener (control path): /healthz (process alive) and /readyz (listeners up,
-// certificates loaded, not draining). Metrics, /config and /policies join later.
+// Admin listener (control path): /healthz (process alive), /readyz (listeners up,
+// certificates and a policy snapshot loaded, not draining), /config (effective config,
+// secrets redacted) and /policies (snapshot version, sources, last reload error).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../config/schema.js';
 
-export interface Readiness {
+export interface AdminState {
   /** Reasons the sidecar is not ready; empty when it is. */
   notReadyReasons(): readonly string[];
+  /** JSON-serializable views, computed on request. */
+  config(): unknown;
+  policies(): unknown;
 }
 
 export interface AdminServer {
@@ -15,7 +19,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(listen: HostPort, readiness: Readiness): Promise<AdminServer> {
+export async function startAdminServer(listen: HostPort, state: AdminState): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
@@ -23,9 +27,13 @@ export async function startAdminServer(listen: HostPort, readiness: Readiness): 
       case '/healthz':
         return send(res, 200, 'ok\n');
       case '/readyz': {
-        const reasons = readiness.notReadyReasons();
+        const reasons = state.notReadyReasons();
         return reasons.length === 0 ? send(res, 200, 'ready\n') : send(res, 503, `not ready: ${reasons.join(', ')}\n`);
       }
+      case '/config':
+        return sendJson(res, state.config());
+      case '/policies':
+        return sendJson(res, state.policies());
       default:
         return send(res, 404, 'not found\n');
     }
@@ -49,4 +57,9 @@ export async function startAdminServer(listen: HostPort, readiness: Readiness): 
 function send(res: http.ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   res.end(body);
+}
+
+function sendJson(res: http.ServerResponse, value: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(value, null, 2) + '\n');
 }

@@ -2,18 +2,24 @@
 // meshward command line (DESIGN §2): dispatches to one module per command.
 
 import { runCertsCommand } from './certs.js';
+import { runPolicyCommand } from './policy.js';
 import { runRunCommand } from './run.js';
 
 const USAGE = `usage: meshward <command> [options]
 
 commands:
   run --config FILE        run the sidecar
+  policy lint PATH...      validate policy files (file:line:col for each problem)
+  policy test PATH...      run policy test cases (kind: PolicyTest)
+  policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
+                           print the decision for a call and why
   certs init|issue ...     development CA and SPIFFE workload certificates
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run: runRunCommand,
   certs: runCertsCommand,
+  policy: runPolicyCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { log } from '../core/log.js';
 import { formatAddress, startSidecar } from '../main.js';
+import { PolicyLoadError } from '../policy/policy-store.js';
 
 export async function runRunCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
@@ -34,6 +35,10 @@ export async function runRunCommand(argv: string[]): Promise<number> {
   try {
     sidecar = await startSidecar(config);
   } catch (err) {
+    if (err instanceof PolicyLoadError) {
+      process.stderr.write(`meshward: invalid policies\n${err.message}\n`);
+      return 2;
+    }
     log.error('startup failed', { error: (err as Error).message });
     return 1;
   }
@@ -52,5 +57,9 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
+    process.on('SIGHUP', () => {
+      log.info('reopening log files', { signal: 'SIGHUP' });
+      sidecar.reopenLogs();
+    });
   });
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import type { output, ZodType } from 'zod';
 import { issueMessage } from './issue-message.js';
 import { createSidecarConfigSchema, type SidecarConfig } from './schema.js';
 import { offsetOfPath, pathAtOffset } from './yaml-source.js';
@@ -42,14 +43,57 @@ const TREE_INTACT = new Set(['DUPLICATE_KEY', 'MULTIPLE_DOCS']);
 export function parseConfig(text: string, file: string): SidecarConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const schema = createSidecarConfigSchema(dirname(resolve(file)));
+  const result = validateDocument(doc, lineCounter, file, schema, {
+    empty: 'expected a map with apiVersion, kind, identity and inbound, got an empty document',
+  });
+  if (result.ok) return deepFreeze(result.value);
+  throw new ConfigError(result.problems.map((p) => p.text));
+}
+
+/** One problem placed in its file: `offset` orders problems, `text` is the whole line. */
+export interface SourceProblem {
+  readonly offset: number;
+  readonly text: string;
+}
+
+export type DocumentResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly SourceProblem[] };
+
+/** `FILE:LINE:COL: /json/pointer: message` for the node at `offset` (from `lineCounter`). */
+export function problemLine(
+  file: string,
+  lineCounter: LineCounter,
+  offset: number,
+  path: readonly PropertyKey[],
+  message: string,
+): string {
+  const { line, col } = lineCounter.linePos(offset);
+  return `${file}:${line}:${col}: ${jsonPointer(path)}: ${message}`;
+}
+
+/**
+ * Validates one parsed YAML document against `schema`: YAML errors and warnings, aliases
+ * without anchors, then schema issues, every problem as `FILE:LINE:COL: /path: message`
+ * in source order. `doc` comes from parseDocument or parseAllDocuments (paths are then per
+ * document, offsets per stream) with `lineCounter` passed to the parser. Also used for
+ * policy files (policy/load.ts). `empty` words the problem of a document with no content.
+ */
+export function validateDocument<S extends ZodType>(
+  doc: Document,
+  lineCounter: LineCounter,
+  file: string,
+  schema: S,
+  opts: { empty: string },
+): DocumentResult<output<S>> {
   const problems: { offset: number; order: number; text: string }[] = [];
   const report = (offset: number, path: readonly PropertyKey[], message: string): void => {
-    const { line, col } = lineCounter.linePos(offset);
-    problems.push({ offset, order: problems.length, text: `${file}:${line}:${col}: ${jsonPointer(path)}: ${message}` });
+    problems.push({ offset, order: problems.length, text: problemLine(file, lineCounter, offset, path, message) });
   };
-  const fail = (): never => {
+  const fail = (): DocumentResult<output<S>> => {
     problems.sort((a, b) => a.offset - b.offset || a.order - b.order);
-    throw new ConfigError(problems.map((p) => p.text));
+    return { ok: false, problems: problems.map(({ offset, text }) => ({ offset, text })) };
   };
 
   // Warnings too (e.g. an unknown tag such as `!env`): a config should not mean something
@@ -64,10 +108,10 @@ export function parseConfig(text: string, file: string): SidecarConfig {
       treeIntact = false; // toJS() would throw
     },
   });
-  if (!treeIntact) fail();
+  if (!treeIntact) return fail();
   if (doc.contents === null) {
-    report(0, [], 'expected a map with apiVersion, kind, identity and inbound, got an empty document');
-    fail();
+    report(0, [], opts.empty);
+    return fail();
   }
 
   let value: unknown;
@@ -75,12 +119,11 @@ export function parseConfig(text: string, file: string): SidecarConfig {
     value = toJS(doc);
   } catch (err) {
     report(0, [], `invalid YAML: ${(err as Error).message}`); // e.g. too many aliases ("billion laughs")
-    fail();
+    return fail();
   }
 
-  const schema = createSidecarConfigSchema(dirname(resolve(file)));
   const result = schema.safeParse(value, { error: issueMessage, reportInput: true });
-  if (result.success && problems.length === 0) return deepFreeze(result.data);
+  if (result.success && problems.length === 0) return { ok: true, value: result.data };
 
   for (const issue of result.error?.issues ?? []) {
     if (issue.code === 'unrecognized_keys') {
@@ -115,12 +158,13 @@ function yamlMessage(e: YAMLError): string {
 }
 
 /** RFC 6901 pointer; the root is written "/" so the message never has an empty field. */
-function jsonPointer(path: readonly PropertyKey[]): string {
+export function jsonPointer(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '/';
   return path.map((seg) => '/' + String(seg).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything reachable from it (plain objects and arrays). */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

@@ -126,7 +126,7 @@ export function createSidecarConfigSchema(baseDir: string) {
     outbound: outbound.optional(),
     admin: z.strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000') }).prefault({}),
     policies: z.array(file).prefault([]).meta({ description: 'Policy files and folders; hot-reloaded.' }),
-    jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')) }).prefault({}),
+    jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')).superRefine(uniqueBy('issuer')) }).prefault({}),
     rateLimit: rateLimit.prefault({}),
     telemetry: telemetry.prefault({}),
     audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),

@@ -6,6 +6,7 @@ import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { GrpcMethod } from '../grpc/path.js';
 import type { RejectCode } from './codes.js';
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
+import type { Decision } from '../policy/model.js';
 
 export interface Rejection {
   readonly code: RejectCode;
@@ -34,6 +35,9 @@ export interface CallContext {
   timeoutMs: number;
   /** Set by the JWT authn filter when a valid bearer token was presented. */
   jwt: VerifiedJwt | undefined;
+  /** Set by authz: the policy decision and the snapshot version it came from. */
+  decision: Decision | undefined;
+  policyVersion: string | undefined;
 }
 
 export type FilterResult = Rejection | undefined;

@@ -1,0 +1,35 @@
+// Authorization filter (DATA path): one read of the current policy snapshot, one
+// decision. Denials carry the rule and, for the audit log, the failed condition (computed
+// only on the deny path). `inbound.allowAnyAuthenticated` relaxes default deny — and only
+// default deny — for authenticated callers; it is logged at startup and shown in /config.
+
+import { RejectCode } from '../core/codes.js';
+import { reject, type CallContext, type Filter, type FilterResult } from '../core/filter.js';
+import type { CallFacts } from './model.js';
+import type { PolicyStore } from './policy-store.js';
+
+/** What authorization knows about a call that passed the gRPC request filter. */
+export function callFacts(ctx: CallContext): CallFacts {
+  return {
+    method: ctx.method!.fullName,
+    principal: ctx.peer.authenticated ? ctx.peer.spiffeId : undefined,
+    jwt: ctx.jwt,
+  };
+}
+
+export function authzFilter(store: PolicyStore, allowAnyAuthenticated: boolean): Filter {
+  return {
+    name: 'authz',
+    apply(ctx: CallContext): FilterResult {
+      const snapshot = store.current;
+      const facts = callFacts(ctx);
+      const decision = snapshot.decide(facts);
+      ctx.policyVersion = snapshot.version;
+      ctx.decision = decision;
+      if (decision.decision !== 'deny') return undefined; // allow, or audit_deny (recorded by the pipeline)
+      if (decision.reason === 'default_deny' && allowAnyAuthenticated && ctx.peer.authenticated) return undefined;
+      const code = decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
+      return reject(code, decision.reason, snapshot.explain(facts).summary, decision.rule);
+    },
+  };
+}
