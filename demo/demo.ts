@@ -1,12 +1,14 @@
 // `npm run demo`: the sidecar with embedded defaults, end to end on loopback.
 // Makes a dev CA and SPIFFE certificates with `meshward certs`, starts the grpc-js echo
-// app, runs the built sidecar as a child process, makes calls of every RPC kind through
-// mTLS, shows what meshward refuses, and prints what happened. Exit 0 when all is as expected.
+// app and a JWKS server (the end users' identity provider), runs the built sidecar with the
+// example policies in policies/, makes calls of every RPC kind through mTLS, shows what
+// meshward refuses and why, and prints the audit log. Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCertsCommand } from '../sidecar/cli/certs.js';
-import { bidi, clientStream, closeAllClients, echoClient, serverStream, unary } from '../integration/support/grpc-clients.js';
+import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, serverStream, unary } from '../integration/support/grpc-clients.js';
+import { JwksServer } from '../integration/support/jwks-server.js';
 import { grpcFrame, rawRequest } from '../integration/support/raw-h2.js';
 import { startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
@@ -41,6 +43,8 @@ async function main(): Promise<number> {
 
   console.log('2. the app: a grpc-js echo service on 127.0.0.1 (h2c), unary and streaming methods');
   const app = await startEchoApp();
+  const idp = await JwksServer.start();
+  console.log(`   the identity provider: a JWKS server at ${idp.jwksUri}`);
 
   const configFile = join(dir, 'sidecar.yaml');
   writeFileSync(
@@ -56,10 +60,18 @@ inbound:
   listen: 127.0.0.1:0
   mtls: strict
   app: 127.0.0.1:${app.port}
-  # Until the policy engine lands, the only way to let calls through; logged loudly.
-  allowAnyAuthenticated: true
 admin:
   listen: 127.0.0.1:0
+policies: [${join(repoRoot, 'policies')}]
+jwt:
+  providers:
+    - name: corp
+      issuer: ${idp.origin}
+      jwksUri: ${idp.jwksUri}
+      audiences: [orders]
+      algorithms: [RS256, ES256]
+audit:
+  file: audit.log
 `,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
@@ -74,10 +86,19 @@ admin:
   check('unary Echo/Unary', 'OK "hello through meshward"', `${statusName(u.status)} "${u.reply?.message ?? ''}"`);
   const seen = app.calls.at(-1);
   check('  app saw caller identity', CALLER_ID, String(seen?.metadata['x-meshward-principal']));
+  const pinger = adminClient(sidecar.inbound, caller, { expectServerId: APP_ID, servername: 'orders' });
+  const now = Math.floor(Date.now() / 1000);
+  const token = (claims: Record<string, unknown>) => idp.sign({ iss: idp.origin, aud: 'orders', sub: 'alice', exp: now + 300, ...claims });
+  const p1 = await ping(pinger);
+  check('Admin/Ping without an end-user token', 'UNAUTHENTICATED', statusName(p1.status));
+  const p2 = await ping(pinger, {}, { metadata: { authorization: `Bearer ${await token({ scope: 'openid', realm_access: { roles: ['user'] } })}` } });
+  check('Admin/Ping, token without admin role', 'PERMISSION_DENIED', statusName(p2.status));
+  const p3 = await ping(pinger, {}, { metadata: { authorization: `Bearer ${await token({ scope: 'openid admin:ping', realm_access: { roles: ['admin'] } })}` } });
+  check('Admin/Ping, admin token', 'OK', statusName(p3.status));
   const ss = await serverStream(client, { count: 5, payloadSize: 1024 });
   check('server streaming Echo/ServerStream', 'OK 5 messages', `${statusName(ss.status)} ${ss.count} messages`);
   const cs = await clientStream(client, Array.from({ length: 7 }, (_, i) => ({ message: `part ${i}` })));
-  check('client streaming Echo/ClientStream', 'OK 7 received', `${statusName(cs.status)} ${cs.reply?.count ?? 0} received`);
+  check('client streaming Echo/ClientStream (audit-mode trial)', 'OK 7 received', `${statusName(cs.status)} ${cs.reply?.count ?? 0} received`);
   const bd = await bidi(client, ['a', 'b', 'c'].map((message) => ({ message })));
   check('bidi streaming Echo/Bidi', 'OK a,b,c', `${statusName(bd.status)} ${bd.replies.map((r) => r.message).join(',')}`);
   const dl = await unary(client, { message: 'slow', sleepMs: 2000 }, { deadlineMs: 200 });
@@ -98,7 +119,14 @@ admin:
   const exit = await sidecar.stop('SIGTERM');
   check('SIGTERM: drain and exit', 'exit 0', `exit ${exit}`);
   await app.close();
+  await idp.close();
 
+  console.log('audit log (.demo/audit.log: every decision that was not a plain allow):');
+  for (const line of readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(line) as Record<string, unknown>;
+    console.log(`  ${r.decision} ${r.status} ${r.method} ${r.reason} rule=${r.rule ?? '-'} principal=${r.principal ?? '-'} sub=${r.subject ?? '-'}`);
+  }
+  console.log();
   console.log('sidecar log (stderr, JSON lines):');
   for (const line of sidecar.stderrLines) console.log(`  ${line}`);
   console.log();

@@ -26,7 +26,12 @@ export function authzFilter(store: PolicyStore, allowAnyAuthenticated: boolean):
       const decision = snapshot.decide(facts);
       ctx.policyVersion = snapshot.version;
       ctx.decision = decision;
-      if (decision.decision !== 'deny') return undefined; // allow, or audit_deny (recorded by the pipeline)
+      if (decision.decision !== 'deny') {
+        // allow, or audit_deny (recorded by the pipeline). The rule's timeout bounds the deadline.
+        const limit = decision.rules?.timeoutMs;
+        if (limit !== undefined && limit < ctx.timeoutMs) ctx.timeoutMs = limit;
+        return undefined;
+      }
       if (decision.reason === 'default_deny' && allowAnyAuthenticated && ctx.peer.authenticated) return undefined;
       const code = decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
       return reject(code, decision.reason, snapshot.explain(facts).summary, decision.rule);
