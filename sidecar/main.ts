@@ -14,6 +14,7 @@ import { createInboundPipeline } from './proxy/inbound-pipeline.js';
 import { startInboundListener } from './proxy/inbound-listener.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { AuditLog } from './telemetry/audit-log.js';
+import { auditObserver } from './telemetry/audit-record.js';
 
 export interface RunningSidecar {
   readonly inbound: AddressInfo;
@@ -58,7 +59,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
     policies,
-    audit,
+    observers: [auditObserver(audit, policies)],
     forwarder: new GrpcForwarder(pool, identity.spiffeId),
   });
   let inbound;

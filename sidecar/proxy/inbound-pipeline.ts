@@ -9,10 +9,9 @@ import { replyGrpc } from '../core/reply.js';
 import { grpcRequestFilter } from '../grpc/grpc-request-filter.js';
 import { identityFilter } from '../identity/identity-filter.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
-import { authzFilter, callFacts } from '../policy/authz-filter.js';
+import { authzFilter } from '../policy/authz-filter.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import type { AuditSink } from '../telemetry/audit-log.js';
-import { auditDenyRecord, refusalRecord } from '../telemetry/audit-record.js';
+import { outcomeOf, type CallObserver } from '../core/observer.js';
 import type { GrpcForwarder } from './grpc-forwarder.js';
 
 export interface PipelineOptions {
@@ -21,7 +20,8 @@ export interface PipelineOptions {
   readonly allowAnyAuthenticated: boolean;
   readonly authn: Filter;
   readonly policies: PolicyStore;
-  readonly audit: AuditSink;
+  /** Audit log, metrics, spans...: called when a call starts, is decided, and ends. */
+  readonly observers: readonly CallObserver[];
   readonly forwarder: GrpcForwarder;
 }
 
@@ -32,7 +32,14 @@ export function createInboundPipeline(opts: PipelineOptions) {
     opts.authn,
     authzFilter(opts.policies, opts.allowAnyAuthenticated),
   ];
-  const { forwarder, audit } = opts;
+  const { forwarder } = opts;
+  const started = opts.observers.filter((o) => o.started !== undefined);
+  const decided = opts.observers.filter((o) => o.decided !== undefined);
+  const ended = opts.observers.filter((o) => o.ended !== undefined);
+  const onClose = (ctx: CallContext): void => {
+    const outcome = outcomeOf(ctx);
+    for (const o of ended) o.ended!(ctx, outcome);
+  };
 
   // The forward waits one turn of the event loop: a HEADERS frame and the RST_STREAM
   // that cancels it arrive in the same read, so a reset stream never reaches the app.
@@ -40,15 +47,9 @@ export function createInboundPipeline(opts: PipelineOptions) {
     if (!ctx.stream.closed && !ctx.stream.destroyed) forwarder.forward(ctx);
   };
   const settle = (ctx: CallContext, rejection: Rejection | undefined): void => {
-    if (rejection !== undefined) {
-      audit.write(refusalRecord(ctx, rejection));
-      replyGrpc(ctx.stream, rejection);
-      return;
-    }
-    if (ctx.decision?.decision === 'audit_deny') {
-      audit.write(auditDenyRecord(ctx, opts.policies.current.explain(callFacts(ctx)).summary));
-    }
-    setImmediate(forwardIfOpen, ctx);
+    for (const o of decided) o.decided!(ctx, rejection);
+    if (rejection !== undefined) replyGrpc(ctx.stream, rejection);
+    else setImmediate(forwardIfOpen, ctx);
   };
 
   return function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], peer: PeerIdentity): void {
@@ -65,6 +66,8 @@ export function createInboundPipeline(opts: PipelineOptions) {
       decision: undefined,
       policyVersion: undefined,
     };
+    for (const o of started) o.started!(ctx);
+    if (ended.length > 0) stream.once('close', () => onClose(ctx));
     const result = runChain(filters, ctx);
     if (result instanceof Promise) result.then((r) => settle(ctx, r));
     else settle(ctx, result);

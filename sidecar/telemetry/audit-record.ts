@@ -1,8 +1,22 @@
-// Builds the audit record of one call's decision (data path, deny and audit_deny only).
+// The audit observer (data path): one record per refused call and per audit_deny.
 
 import { wireReplies } from '../core/codes.js';
 import type { CallContext, Rejection } from '../core/filter.js';
-import type { AuditRecord } from './audit-log.js';
+import type { CallObserver } from '../core/observer.js';
+import { callFacts } from '../policy/authz-filter.js';
+import type { PolicyStore } from '../policy/policy-store.js';
+import type { AuditRecord, AuditSink } from './audit-log.js';
+
+export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObserver {
+  return {
+    decided(ctx, rejection) {
+      if (rejection !== undefined) audit.write(refusalRecord(ctx, rejection));
+      else if (ctx.decision?.decision === 'audit_deny') {
+        audit.write(auditDenyRecord(ctx, policies.current.explain(callFacts(ctx)).summary));
+      }
+    },
+  };
+}
 
 /** The record of a refused call. */
 export function refusalRecord(ctx: CallContext, rejection: Rejection): AuditRecord {
