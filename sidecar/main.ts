@@ -7,18 +7,23 @@ import { startAdminServer } from './admin/admin-server.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
-import { loadWorkloadIdentity } from './identity/workload-identity.js';
+import { IdentityStore } from './identity/identity-store.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { GrpcForwarder } from './proxy/grpc-forwarder.js';
 import { createInboundPipeline } from './proxy/inbound-pipeline.js';
-import { startInboundListener } from './proxy/inbound-listener.js';
+import { startInboundListener, type InboundListener } from './proxy/inbound-listener.js';
+import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
+import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
+import { createLimits } from './ratelimit/limits.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
+import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
 
 export interface RunningSidecar {
   readonly inbound: AddressInfo;
   readonly admin: AddressInfo;
+  readonly outbound: AddressInfo | undefined;
   /** Reopens the audit log file (SIGHUP, after log rotation). */
   reopenLogs(): void;
   /** Graceful stop: not ready, stop accepting, drain in-flight calls (bounded). */
@@ -37,9 +42,11 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
   const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
-  const identity = loadWorkloadIdentity(config.identity);
+  const identities = new IdentityStore(config.identity);
+  const identity = identities.current;
   const audit = new AuditLog(config.audit.file);
-  const authn = jwtAuthnFilterFor(config.jwt.providers);
+  const telemetry = startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
 
@@ -48,23 +55,32 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
 
   const admin = await startAdminServer(config.admin.listen, {
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-    config: () => ({ relaxedDefaults: relaxed, config: redact(config) }),
+    config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
     policies: () => policies.status(),
+    metrics: () => telemetry.metrics.render(),
   });
 
   const pool = new UpstreamPool(config.inbound.app);
+  const limits = createLimits(config.rateLimit);
+  telemetry.metrics.addCollector(limits.metrics);
+  // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
+  // store that stays away is logged and answered by failMode, it does not block startup.
+  await limits.connected(2000);
   const onStream = createInboundPipeline({
     maxTimeoutMs: config.inbound.maxTimeout,
     maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
     policies,
-    observers: [auditObserver(audit, policies)],
+    limits: limits.filter,
+    observers: [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer],
     forwarder: new GrpcForwarder(pool, identity.spiffeId),
   });
-  let inbound;
+  const routes = config.outbound === undefined ? undefined : new OutboundRoutes(config.outbound.routes, identities);
+  let started: InboundListener | undefined;
+  let outbound: InboundListener | undefined;
   try {
-    inbound = await startInboundListener({
+    started = await startInboundListener({
       listen: config.inbound.listen,
       mtls: config.inbound.mtls,
       trustDomain: config.identity.trustDomain,
@@ -72,13 +88,38 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       limits: config.inbound.limits,
       onStream,
     });
+    if (config.outbound !== undefined && routes !== undefined) {
+      outbound = await startInboundListener({
+        listen: config.outbound.listen,
+        mtls: 'none',
+        trustDomain: config.identity.trustDomain,
+        identity,
+        limits: config.inbound.limits,
+        onStream: createOutboundPipeline({
+          maxTimeoutMs: config.inbound.maxTimeout,
+          maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
+          routes,
+          observers: telemetry.outboundObservers,
+        }),
+      });
+    }
   } catch (err) {
+    await started?.close(0);
     await admin.close();
     pool.destroy();
+    routes?.destroy();
     authn.close();
+    await limits.close();
+    await telemetry.shutdown(1000);
     throw err;
   }
+  const inbound = started;
   inboundUp = true;
+  identities.onRotate((next) => {
+    inbound.setIdentity(next);
+    routes?.refresh();
+  });
+  identities.watch();
   policies.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
 
@@ -86,16 +127,22 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   return {
     inbound: inbound.address,
     admin: admin.address,
+    outbound: outbound?.address,
     reopenLogs: () => audit.reopen(),
     stop() {
       stopping ??= (async () => {
         draining = true;
         policies.close();
+        identities.close();
         log.info('draining', { timeoutMs: config.shutdown.drainTimeout });
-        await inbound.close(config.shutdown.drainTimeout);
+        await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);
+        await Promise.race([routes?.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
+        routes?.destroy();
         await Promise.race([pool.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
         pool.destroy();
         authn.close();
+        await limits.close();
+        await telemetry.shutdown(); // spans of the drained calls, bounded
         await audit.close();
         await admin.close();
       })();

@@ -13,6 +13,8 @@ export const meshwardCli: string = join(repoRoot, 'dist', 'sidecar', 'cli', 'mes
 
 export interface SidecarProcess {
   inbound: string;
+  /** The outbound listener (plaintext, loopback), when the config has one; '' otherwise. */
+  outbound: string;
   admin: string;
   inboundPort: number;
   adminPort: number;
@@ -138,6 +140,7 @@ export async function startSidecar(configPath: string, opts: StartOptions = {}):
 
   const sidecar: SidecarProcess = {
     inbound: '',
+    outbound: '',
     admin: '',
     inboundPort: 0,
     adminPort: 0,
@@ -204,6 +207,7 @@ export async function startSidecar(configPath: string, opts: StartOptions = {}):
     throw describe('ready line lacks "inbound"/"admin"');
   }
   sidecar.inbound = readyLine.inbound;
+  if (typeof readyLine.outbound === 'string') sidecar.outbound = readyLine.outbound;
   sidecar.admin = readyLine.admin;
   sidecar.inboundPort = splitHostPort(readyLine.inbound).port;
   sidecar.adminPort = splitHostPort(readyLine.admin).port;

@@ -1,6 +1,6 @@
 // Admin listener (control path): /healthz (process alive), /readyz (listeners up,
-// certificates and a policy snapshot loaded, not draining), /config (effective config,
-// secrets redacted) and /policies (snapshot version, sources, last reload error).
+// certificates and a policy snapshot loaded, not draining), /metrics (Prometheus text),
+// /config (effective config, secrets redacted) and /policies (version, sources, last error).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,8 @@ export interface AdminState {
   /** JSON-serializable views, computed on request. */
   config(): unknown;
   policies(): unknown;
+  /** Prometheus text for /metrics (format 0.0.4). */
+  metrics?(): Promise<string>;
 }
 
 export interface AdminServer {
@@ -34,6 +36,16 @@ export async function startAdminServer(listen: HostPort, state: AdminState): Pro
         return sendJson(res, state.config());
       case '/policies':
         return sendJson(res, state.policies());
+      case '/metrics':
+        if (state.metrics === undefined) return send(res, 404, 'not found\n');
+        state.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+            res.end(text);
+          },
+          (err: unknown) => send(res, 500, `metrics failed: ${String(err)}\n`),
+        );
+        return;
       default:
         return send(res, 404, 'not found\n');
     }

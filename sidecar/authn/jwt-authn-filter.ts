@@ -4,9 +4,12 @@
 
 import { RejectCode } from '../core/codes.js';
 import { reject, type CallContext, type Filter, type FilterResult } from '../core/filter.js';
-import { JwtAuthenticator, type AuthnResult, type JwtAuthenticatorOptions, type ProviderConfig } from './jwt-authenticator.js';
+import { JwtAuthenticator, type AuthnResult, type JwtAuthenticatorOptions, type JwtFailure, type ProviderConfig } from './jwt-authenticator.js';
 
-export function jwtAuthnFilter(auth: JwtAuthenticator): Filter {
+/** Told every token check's outcome (metrics): the provider (undefined if none could be chosen) and "ok" or the failure. */
+export type JwtResultListener = (provider: string | undefined, result: 'ok' | JwtFailure) => void;
+
+export function jwtAuthnFilter(auth: JwtAuthenticator, onResult?: JwtResultListener): Filter {
   return {
     name: 'jwt-authn',
     apply(ctx: CallContext): FilterResult | Promise<FilterResult> {
@@ -15,7 +18,7 @@ export function jwtAuthnFilter(auth: JwtAuthenticator): Filter {
       const first = ctx.headers.authorization;
       if (first === undefined) return undefined;
       const result = auth.authenticate(authorizationValues(ctx.rawHeaders, first));
-      return result instanceof Promise ? result.then((r) => settle(ctx, r)) : settle(ctx, result);
+      return result instanceof Promise ? result.then((r) => settle(ctx, r, onResult)) : settle(ctx, result, onResult);
     },
   };
 }
@@ -30,10 +33,11 @@ export function jwtAuthnFilter(auth: JwtAuthenticator): Filter {
 export function jwtAuthnFilterFor(
   providers: readonly ProviderConfig[],
   opts?: JwtAuthenticatorOptions,
+  onResult?: JwtResultListener,
 ): { readonly filter: Filter; close(): void } {
   if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), close: () => {} };
   const auth = new JwtAuthenticator(providers, opts);
-  return { filter: jwtAuthnFilter(auth), close: () => auth.close() };
+  return { filter: jwtAuthnFilter(auth, onResult), close: () => auth.close() };
 }
 
 const DUPLICATE = reject(RejectCode.UNAUTHENTICATED, 'jwt_duplicate_header', 'more than one authorization header');
@@ -49,11 +53,13 @@ function duplicateAuthorizationFilter(): Filter {
   };
 }
 
-function settle(ctx: CallContext, result: AuthnResult): FilterResult {
+function settle(ctx: CallContext, result: AuthnResult, onResult: JwtResultListener | undefined): FilterResult {
   if (result.ok) {
     ctx.jwt = result.jwt;
+    if (onResult !== undefined && result.jwt !== undefined) onResult(result.jwt.provider, 'ok');
     return undefined;
   }
+  onResult?.(result.provider, result.failure);
   const detail = result.provider === undefined ? result.detail : `provider ${result.provider}: ${result.detail}`;
   return reject(RejectCode.UNAUTHENTICATED, `jwt_${result.failure}`, detail);
 }

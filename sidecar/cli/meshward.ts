@@ -2,6 +2,8 @@
 // meshward command line (DESIGN §2): dispatches to one module per command.
 
 import { runCertsCommand } from './certs.js';
+import { runInjectCommand } from './inject.js';
+import { runInjectorCommand } from './injector.js';
 import { runPolicyCommand } from './policy.js';
 import { runRunCommand } from './run.js';
 
@@ -14,12 +16,16 @@ commands:
   policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
                            print the decision for a call and why
   certs init|issue ...     development CA and SPIFFE workload certificates
+  inject [-f FILE]         print Kubernetes manifests with the sidecar injected
+  injector --config FILE   run the mutating admission webhook that injects the sidecar
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run: runRunCommand,
   certs: runCertsCommand,
   policy: runPolicyCommand,
+  inject: runInjectCommand,
+  injector: runInjectorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

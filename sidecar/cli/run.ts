@@ -42,7 +42,12 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     log.error('startup failed', { error: (err as Error).message });
     return 1;
   }
-  log.info('meshward ready', { inbound: formatAddress(sidecar.inbound), admin: formatAddress(sidecar.admin), pid: process.pid });
+  log.info('meshward ready', {
+    inbound: formatAddress(sidecar.inbound),
+    admin: formatAddress(sidecar.admin),
+    ...(sidecar.outbound === undefined ? {} : { outbound: formatAddress(sidecar.outbound) }),
+    pid: process.pid,
+  });
 
   return new Promise<number>((resolve) => {
     const shutdown = (signal: NodeJS.Signals): void => {

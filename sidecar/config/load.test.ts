@@ -73,7 +73,7 @@ test('a minimal file gets every default', () => {
     policies: [],
     jwt: { providers: [] },
     rateLimit: { store: 'memory', redis: { url: 'redis://127.0.0.1:6379', failMode: 'closed', timeout: 50 } },
-    telemetry: { serviceName: 'meshward', sampling: 1 },
+    telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
     shutdown: { drainTimeout: 20_000 },
   };

@@ -77,7 +77,10 @@ export function createSidecarConfigSchema(baseDir: string) {
   });
 
   const outbound = z.strictObject({
-    listen: hostPort({ listen: true }).prefault('127.0.0.1:7001'),
+    // Plaintext: loopback only (DESIGN §1), so nothing off the pod can use our identity.
+    listen: hostPort({ listen: true })
+      .prefault('127.0.0.1:7001')
+      .refine((a) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), 'the outbound listener is plaintext: it must listen on loopback (127.0.0.1, ::1)'),
     routes: z.array(route).prefault([]).superRefine(uniqueBy('authority')),
   });
 
@@ -101,15 +104,26 @@ export function createSidecarConfigSchema(baseDir: string) {
       .prefault({}),
   });
 
+  // No zod defaults here: a key the file leaves out stays undefined, so the OTEL_* variables
+  // apply (DESIGN §3: the file overrides them only where it sets a value). The defaults
+  // shown are applied by telemetry/telemetry-settings.ts after the environment.
   const telemetry = z.strictObject({
-    serviceName: z.string().min(1).default('meshward'),
+    serviceName: z.string().min(1).optional().meta({ default: 'meshward', description: 'Else OTEL_SERVICE_NAME.' }),
     otlp: z
       .strictObject({
         endpoint: url({ protocols: ['http:', 'https:'] }),
-        protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).default('http/protobuf'),
+        protocol: z
+          .enum(['http/protobuf', 'http/json', 'grpc'])
+          .optional()
+          .meta({ default: 'http/protobuf', description: 'Else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL.' }),
       })
       .optional(),
-    sampling: z.number().min(0).max(1).default(1).meta({ description: 'Parent-based sampling ratio.' }),
+    sampling: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .meta({ default: 1, description: 'Parent-based sampling ratio. Else OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.' }),
   });
 
   const auditFile = z

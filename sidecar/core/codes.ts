@@ -7,7 +7,14 @@ export const RejectCode = {
   MALFORMED_PATH: 'MALFORMED_PATH',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  /** A rate or concurrency limit refused the call (ratelimit/). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** A request message over `maxMessageBytes` (ratelimit/frame-size-guard.ts). */
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  /** The shared limit store (Redis) did not answer in time and `failMode` is closed. */
+  LIMIT_STORE_UNAVAILABLE: 'LIMIT_STORE_UNAVAILABLE',
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  NO_ROUTE: 'NO_ROUTE',
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
@@ -43,7 +50,11 @@ export const wireReplies: Readonly<Record<RejectCode, WireReply>> = Object.freez
   MALFORMED_PATH: { grpcStatus: GrpcStatus.PERMISSION_DENIED, httpStatus: 400, message: 'malformed method path' },
   UNSUPPORTED_MEDIA_TYPE: { grpcStatus: undefined, httpStatus: 415, message: 'unsupported media type' },
   HEADERS_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 431, message: 'request headers too large' },
+  RATE_LIMITED: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 429, message: 'rate limit exceeded' },
+  MESSAGE_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 413, message: 'message too large' },
+  LIMIT_STORE_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'rate limit store unavailable' },
   UPSTREAM_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'upstream unavailable' },
+  NO_ROUTE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'meshward: no outbound route for this authority' },
   DEADLINE_EXCEEDED: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 504, message: 'deadline exceeded' },
   SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'shutting down' },
   INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, message: 'internal error' },

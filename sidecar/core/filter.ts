@@ -1,7 +1,8 @@
 // The filter contract of the request path (DESIGN §7, STYLE "The request path").
 // A filter reads the call context and returns undefined (continue) or a Rejection.
 
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Transform } from 'node:stream';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { GrpcMethod } from '../grpc/path.js';
 import type { RejectCode } from './codes.js';
@@ -16,6 +17,16 @@ export interface Rejection {
   readonly rule?: string;
   /** Human detail for logs and spans; never sent to the caller. */
   readonly detail?: string;
+  /**
+   * Extra headers of meshward's reply: metadata in the gRPC trailers-only answer (e.g.
+   * `grpc-status-details-bin`), or HTTP headers (e.g. `retry-after`). Built once, not per call.
+   */
+  readonly replyHeaders?: Readonly<OutgoingHttpHeaders>;
+}
+
+/** A synchronous look at each request chunk before it is forwarded; a Rejection ends the call. */
+export interface ChunkGuard {
+  check(chunk: Buffer): Rejection | undefined;
 }
 
 /** Per-call state. Created once per stream; filters may fill the mutable fields. */
@@ -38,6 +49,34 @@ export interface CallContext {
   /** Set by authz: the policy decision and the snapshot version it came from. */
   decision: Decision | undefined;
   policyVersion: string | undefined;
+  /** Set by the tracing observer when tracing is on (telemetry/trace-observer.ts). */
+  trace?: CallTrace | undefined;
+  /** Set by the pipeline once the chain has run: the refusal, or undefined (forwarded). */
+  rejection?: Rejection | undefined;
+  /** Set by the limits filter (ratelimit/): checks request chunks before the forwarder writes them (maxMessageBytes). */
+  requestGuard?: ChunkGuard | undefined;
+  /** Set by filters that shape the bytes (bandwidth): the forwarder pipes caller → these → app, in order. */
+  requestTransforms?: readonly Transform[] | undefined;
+  /** As requestTransforms, for app → caller. */
+  responseTransforms?: readonly Transform[] | undefined;
+  /** A limit in audit mode that would have refused this call: it goes on, and the audit log records this. */
+  auditedLimit?: Rejection | undefined;
+  /** Set by the forwarder when meshward ends a call it had already forwarded (requestGuard refused a message). */
+  lateRejection?: Rejection | undefined;
+}
+
+/** The call's place in a distributed trace, as the audit log and the forwarder need it. */
+export interface CallTrace {
+  /** 32 lowercase hex digits. */
+  readonly traceId: string;
+  /** meshward's own span for the call (16 hex digits); recorded only when `sampled`. */
+  readonly spanId: string;
+  readonly sampled: boolean;
+  /**
+   * Trace headers for the request to the app, replacing the caller's of the same name
+   * (a new `traceparent` naming meshward's span as the parent); undefined = remove it.
+   */
+  readonly appHeaders: Readonly<Record<string, string | undefined>>;
 }
 
 export type FilterResult = Rejection | undefined;

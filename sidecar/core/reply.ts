@@ -25,9 +25,9 @@ export function encodeGrpcMessage(message: string): string {
 }
 
 /** Trailers carrying a gRPC status, for a call whose response headers were already sent. */
-export function grpcStatusTrailers(code: RejectCode): OutgoingHttpHeaders {
+export function grpcStatusTrailers(code: RejectCode, extra?: Readonly<OutgoingHttpHeaders>): OutgoingHttpHeaders {
   const wire = wireReplies[code];
-  return { 'grpc-status': String(wire.grpcStatus ?? 13), 'grpc-message': encodeGrpcMessage(wire.message) };
+  return { ...extra, 'grpc-status': String(wire.grpcStatus ?? 13), 'grpc-message': encodeGrpcMessage(wire.message) };
 }
 
 /**
@@ -36,7 +36,7 @@ export function grpcStatusTrailers(code: RejectCode): OutgoingHttpHeaders {
  */
 export function replyGrpc(stream: ServerHttp2Stream, rejection: Rejection): void {
   const wire = wireReplies[rejection.code];
-  if (wire.grpcStatus === undefined) return replyHttp(stream, rejection.code);
+  if (wire.grpcStatus === undefined) return replyHttp(stream, rejection.code, rejection.replyHeaders);
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     // Headers already went out (e.g. the app failed mid-call): finish with an RST so the
@@ -46,6 +46,7 @@ export function replyGrpc(stream: ServerHttp2Stream, rejection: Rejection): void
   }
   stream.respond(
     {
+      ...rejection.replyHeaders,
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': String(wire.grpcStatus),
@@ -56,25 +57,32 @@ export function replyGrpc(stream: ServerHttp2Stream, rejection: Rejection): void
   discardRequestBody(stream);
 }
 
-/** Plain HTTP error reply with a short text body. */
-export function replyHttp(stream: ServerHttp2Stream, code: RejectCode): void {
+/** Plain HTTP error reply with a short text body; `extra` headers (e.g. retry-after) are sent with it. */
+export function replyHttp(stream: ServerHttp2Stream, code: RejectCode, extra?: Readonly<OutgoingHttpHeaders>): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
     stream.close(0x2 /* INTERNAL_ERROR */);
     return;
   }
   const wire = wireReplies[code];
-  stream.respond({ ':status': wire.httpStatus, 'content-type': 'text/plain; charset=utf-8' });
+  stream.respond({ ...extra, ':status': wire.httpStatus, 'content-type': 'text/plain; charset=utf-8' });
   stream.end(wire.message + '\n');
   discardRequestBody(stream);
 }
 
 // After answering, the request body is not wanted: ask the caller to stop sending
 // (RST_STREAM NO_ERROR, RFC 9113 §8.1) once our reply is out, and never buffer it.
-function discardRequestBody(stream: ServerHttp2Stream): void {
+const DISCARD_GRACE_MS = 1000;
+
+export function discardRequestBody(stream: ServerHttp2Stream): void {
   if (stream.readableEnded) return;
   stream.resume();
-  stream.once('finish', () => {
+  // Not at once: a reset right behind the answer can cost the caller the answer (curl, for
+  // one, reports the stream as failed and drops the headers). A caller that is done sending
+  // closes the stream cleanly long before this; one that keeps sending is cut off.
+  const timer = setTimeout(() => {
     if (!stream.closed && !stream.readableEnded) stream.close(0 /* NO_ERROR */);
-  });
+  }, DISCARD_GRACE_MS);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
 }

@@ -12,7 +12,8 @@ export interface WorkloadIdentity {
   readonly certPem: string;
   readonly keyPem: string;
   readonly caPem: string;
-  /** Leaf expiry, ms since the epoch. */
+  /** Leaf validity, ms since the epoch. */
+  readonly notBefore: number;
   readonly notAfter: number;
 }
 
@@ -45,7 +46,14 @@ export function loadWorkloadIdentity(files: IdentityFiles): WorkloadIdentity {
   } catch (err) {
     throw new Error(`${files.keyFile}: key does not match ${files.certFile} or is unreadable (${(err as Error).message})`);
   }
-  return Object.freeze({ spiffeId: parsed.id.uri, certPem, keyPem, caPem, notAfter: Date.parse(leaf.validTo) });
+  return Object.freeze({
+    spiffeId: parsed.id.uri,
+    certPem,
+    keyPem,
+    caPem,
+    notBefore: Date.parse(leaf.validFrom),
+    notAfter: Date.parse(leaf.validTo),
+  });
 }
 
 function read(file: string, key: string): string {

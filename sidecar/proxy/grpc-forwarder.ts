@@ -3,16 +3,20 @@
 // deadline enforced, and cancellation or resets passed on in both directions.
 
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { RejectCode } from '../core/codes.js';
-import type { CallContext } from '../core/filter.js';
-import { grpcStatusTrailers, replyGrpc } from '../core/reply.js';
+import { log } from '../core/log.js';
+import type { CallContext, Rejection } from '../core/filter.js';
+import { discardRequestBody, grpcStatusTrailers, replyGrpc } from '../core/reply.js';
 import { formatGrpcTimeout } from '../grpc/timeout.js';
+import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 const UNAVAILABLE = { code: RejectCode.UPSTREAM_UNAVAILABLE, reason: 'app_unavailable' } as const;
 const DEADLINE = { code: RejectCode.DEADLINE_EXCEEDED, reason: 'deadline_exceeded' } as const;
+const TRANSFORM_FAILED = { code: RejectCode.INTERNAL, reason: 'transform_error' } as const;
 
 /** Headers a caller may not set because meshward asserts them to the app (DESIGN §5). */
 function isAssertedHeader(name: string): boolean {
@@ -20,10 +24,14 @@ function isAssertedHeader(name: string): boolean {
 }
 
 export class GrpcForwarder {
+  private readonly xfcc = new WeakMap<PeerIdentity, string>();
+
   /** `localId` is this workload's SPIFFE ID, the `By=` of x-forwarded-client-cert. */
   constructor(
     private readonly pool: UpstreamPool,
     private readonly localId: string,
+    /** "https" when the upstream is a remote sidecar over mTLS (outbound routes). */
+    private readonly scheme: 'http' | 'https' = 'http',
   ) {}
 
   forward(ctx: CallContext): void {
@@ -40,7 +48,7 @@ export class GrpcForwarder {
 
     let trailers: OutgoingHttpHeaders | undefined;
     let settled = false; // down's outcome is decided (deadline) — ignore later upstream events
-    let peerReset = false;
+    let responseTail: Readable = up; // what feeds `down`: up itself, or the last response transform
     const elapsed = performance.now() - ctx.startedAt;
     const timer = setTimeout(onDeadline, Math.max(0, ctx.timeoutMs - elapsed));
 
@@ -49,8 +57,29 @@ export class GrpcForwarder {
       up.close(NGHTTP2_CANCEL);
       if (!down.headersSent) return replyGrpc(down, DEADLINE);
       trailers = grpcStatusTrailers(RejectCode.DEADLINE_EXCEEDED);
-      up.unpipe(down);
+      responseTail.unpipe(down);
       down.end();
+    }
+
+    // A limit ended the call after the forward began (ratelimit/: a request message over
+    // maxMessageBytes). The app's side is reset before the chunk that broke the limit is
+    // written to it; the caller gets the refusal, and the audit log sees it when the call ends.
+    function onLimit(rejection: Rejection): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Detach `down` from its request transforms first: destroying one it is piped into would
+      // unpipe — and pause — `down` after the reply's discard resumed it, and a paused stream
+      // never closes. Ending `up` makes the relay drop the chunk that broke the limit.
+      down.unpipe();
+      up.close(NGHTTP2_CANCEL);
+      destroyTransforms(ctx);
+      ctx.lateRejection = ctx.rejection = rejection;
+      if (!down.headersSent) return replyGrpc(down, rejection);
+      trailers = grpcStatusTrailers(rejection.code, rejection.replyHeaders);
+      responseTail.unpipe(down);
+      down.end();
+      discardRequestBody(down);
     }
 
     up.on('response', (headers: IncomingHttpHeaders, flags: number) => {
@@ -61,7 +90,7 @@ export class GrpcForwarder {
         return;
       }
       down.respond(out, { waitForTrailers: true });
-      up.pipe(down);
+      responseTail = pipeVia(up, ctx.responseTransforms, down, onLimit);
     });
     up.on('trailers', (headers: IncomingHttpHeaders) => {
       trailers = copyHeaders(headers, {});
@@ -69,28 +98,31 @@ export class GrpcForwarder {
     down.on('wantTrailers', () => {
       down.sendTrailers(trailers ?? grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE));
     });
-    up.on('aborted', () => {
-      peerReset = true;
-    });
-    up.on('error', () => {
-      /* the outcome is handled on 'close' */
+    let upError: NodeJS.ErrnoException | undefined;
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      upError = err; // the outcome is decided on 'close'
     });
     up.on('close', () => {
       clearTimeout(timer);
       if (settled || down.closed || down.destroyed) return;
       const code = up.rstCode ?? 0;
+      // The app reset the stream (what 'aborted' reports; read here, no listener per call).
+      const peerReset = up.aborted;
       if (!down.headersSent) {
         // No answer from the app. A reset it chose (not "refused") is passed on as is;
         // anything else — connection refused, GOAWAY, refused stream — is UNAVAILABLE.
         if (peerReset && code !== NGHTTP2_REFUSED_STREAM && code !== 0) down.close(code);
-        else replyGrpc(down, UNAVAILABLE);
+        else {
+          log.debug('upstream stream failed before a response', { path: ctx.path, rstCode: code, error: upError?.code ?? upError?.message });
+          replyGrpc(down, UNAVAILABLE);
+        }
       } else if (trailers === undefined) {
         if (peerReset && code !== 0) {
           down.close(code);
         } else {
           // Connection lost mid-call: finish the call with UNAVAILABLE in trailers.
           trailers = grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE);
-          up.unpipe(down);
+          responseTail.unpipe(down);
           down.end();
         }
       }
@@ -100,15 +132,25 @@ export class GrpcForwarder {
     down.on('close', () => {
       clearTimeout(timer);
       if (!up.closed && !up.destroyed) up.close(down.rstCode && down.rstCode !== 0 ? down.rstCode : NGHTTP2_CANCEL);
+      destroyTransforms(ctx);
     });
-    down.pipe(up);
+    const guard = ctx.requestGuard;
+    if (guard !== undefined) {
+      // Registered before the relay's own 'data' listener: it sees each chunk first.
+      down.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        const refused = guard.check(chunk);
+        if (refused !== undefined) onLimit(refused);
+      });
+    }
+    pipeVia(down, ctx.requestTransforms, up, onLimit);
   }
 
   private requestHeaders(ctx: CallContext): OutgoingHttpHeaders {
     const h = ctx.headers;
     const out: OutgoingHttpHeaders = {
       ':method': 'POST',
-      ':scheme': 'http',
+      ':scheme': this.scheme,
       ':path': ctx.path,
       ':authority': h[':authority'] ?? 'localhost',
     };
@@ -119,11 +161,77 @@ export class GrpcForwarder {
     out['grpc-timeout'] = formatGrpcTimeout(ctx.timeoutMs - (performance.now() - ctx.startedAt));
     const peer = ctx.peer;
     if (peer.authenticated && peer.spiffeId !== undefined) {
-      out['x-forwarded-client-cert'] = `By=${this.localId};Hash=${peer.certSha256 ?? ''};URI=${peer.spiffeId}`;
+      out['x-forwarded-client-cert'] = this.clientCertHeader(peer);
       out['x-meshward-principal'] = peer.spiffeId;
+    }
+    // Trace context: meshward's span becomes the app's parent (telemetry/trace-observer.ts).
+    const trace = ctx.trace?.appHeaders;
+    if (trace !== undefined) {
+      for (const name in trace) {
+        const value = trace[name];
+        if (value === undefined) delete out[name];
+        else out[name] = value;
+      }
     }
     return out;
   }
+
+  /** x-forwarded-client-cert for a caller: built once per connection (its PeerIdentity), not per call. */
+  private clientCertHeader(peer: PeerIdentity): string {
+    let value = this.xfcc.get(peer);
+    if (value === undefined) {
+      value = `By=${this.localId};Hash=${peer.certSha256 ?? ''};URI=${peer.spiffeId}`;
+      this.xfcc.set(peer, value);
+    }
+    return value;
+  }
+}
+
+/**
+ * Pipes `src` through the transforms filters put on the context (bandwidth shaping) into
+ * `dst`; a call without any is a plain relay. Returns the stream that feeds `dst`.
+ */
+function pipeVia(src: Readable, transforms: readonly Transform[] | undefined, dst: Writable, onLimit: (r: Rejection) => void): Readable {
+  let tail = src;
+  if (transforms !== undefined) {
+    for (const t of transforms) {
+      t.once('error', () => onLimit(TRANSFORM_FAILED));
+      tail = tail.pipe(t);
+    }
+  }
+  relay(tail, dst);
+  return tail;
+}
+
+/**
+ * Moves bytes from `src` to `dst` with flow control, as `src.pipe(dst)` does but with two
+ * listeners instead of pipe's dozen added and removed per call (on an Http2Stream each
+ * listener change also emits 'newListener'/'removeListener'). Once `dst` is ended or
+ * destroyed (a deadline or a limit finished the call) chunks are dropped, so callers'
+ * `unpipe` is not needed.
+ */
+function relay(src: Readable, dst: Writable): void {
+  let waiting = false;
+  const resume = (): void => {
+    waiting = false;
+    src.resume();
+  };
+  src.on('data', (chunk: Buffer) => {
+    if (dst.writableEnded || dst.destroyed) return;
+    if (!dst.write(chunk) && !waiting) {
+      waiting = true;
+      src.pause();
+      dst.once('drain', resume);
+    }
+  });
+  src.on('end', () => {
+    if (!dst.writableEnded && !dst.destroyed) dst.end();
+  });
+}
+
+function destroyTransforms(ctx: CallContext): void {
+  if (ctx.requestTransforms !== undefined) for (const t of ctx.requestTransforms) t.destroy();
+  if (ctx.responseTransforms !== undefined) for (const t of ctx.responseTransforms) t.destroy();
 }
 
 function copyHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders): OutgoingHttpHeaders {

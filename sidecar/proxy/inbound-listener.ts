@@ -1,7 +1,8 @@
-// The inbound listener (data path, connection level): TLS 1.2+ with HTTP/2, mutual TLS
-// against the trust bundle, hardening limits, and — in permissive mode — plaintext h2c
-// on the same port, told apart by the first byte. The peer identity is computed once per
-// connection; streams are handed to `onStream` with it.
+// The HTTP/2 listeners (data path, connection level). Inbound: TLS 1.2+ with HTTP/2,
+// mutual TLS against the trust bundle, hardening limits, and — in permissive mode —
+// plaintext h2c on the same port, told apart by the first byte. Outbound (`mtls: none`):
+// plaintext h2c only, on loopback, for the local app. The peer identity is computed once
+// per connection; streams are handed to `onStream` with it.
 
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import type { HostPort } from '../config/schema.js';
 import { log } from '../core/log.js';
 import { PLAINTEXT_PEER, peerIdentityFromSocket, type PeerIdentity } from '../identity/peer-identity.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
+import type { StreamHandler } from './pipeline.js';
 
 export interface InboundLimits {
   readonly maxConnections: number;
@@ -23,21 +25,31 @@ export interface InboundLimits {
 
 export interface InboundOptions {
   readonly listen: HostPort;
-  readonly mtls: 'strict' | 'permissive';
+  /** `none`: plaintext h2c only (the outbound listener on loopback); `identity` is then unused. */
+  readonly mtls: 'strict' | 'permissive' | 'none';
   readonly trustDomain: string;
   readonly identity: WorkloadIdentity;
   readonly limits: InboundLimits;
-  readonly onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], peer: PeerIdentity) => void;
+  readonly onStream: StreamHandler;
 }
 
 export interface InboundListener {
   readonly address: AddressInfo;
+  /** New handshakes use this certificate, key and trust bundle; open connections keep theirs. */
+  setIdentity(identity: WorkloadIdentity): void;
   /** Stops accepting, sends GOAWAY, waits for in-flight streams up to `drainMs`, then cuts. */
   close(drainMs: number): Promise<void>;
 }
 
 const RESET_WINDOW_MS = 10_000;
-const peers = new WeakMap<Http2Session, PeerIdentity>();
+
+/** What is known of a connection, computed once when it opens and read by each of its streams. */
+interface ConnectionState {
+  readonly peer: PeerIdentity;
+  /** Counts a client reset against the rapid-reset budget (shared by the connection's streams). */
+  readonly onReset: () => void;
+}
+const connections = new WeakMap<Http2Session, ConnectionState>();
 
 export async function startInboundListener(opts: InboundOptions): Promise<InboundListener> {
   const { limits } = opts;
@@ -54,42 +66,54 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     unknownProtocolTimeout: limits.handshakeTimeout,
   };
 
-  const tlsServer = http2.createSecureServer({
-    ...h2Options,
-    key: opts.identity.keyPem,
-    cert: opts.identity.certPem,
-    ca: opts.identity.caPem,
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    handshakeTimeout: limits.handshakeTimeout,
-  });
   const onSession = (session: Http2Session): void => {
     const socket = session.socket as TLSSocket;
     const peer = socket.encrypted === true ? peerIdentityFromSocket(socket, opts.trustDomain) : PLAINTEXT_PEER;
     if (socket.encrypted === true && !peer.authenticated) log.warn('peer certificate rejected', { reason: peer.error });
-    peers.set(session, peer);
+    connections.set(session, { peer, onReset: resetGuard(session, limits.maxResetsPerConnection) });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('error', (err: NodeJS.ErrnoException) => log.debug('inbound session error', { error: err.code ?? err.message }));
     session.setTimeout(limits.idleTimeout, () => session.close());
-    guardResets(session, limits.maxResetsPerConnection);
   };
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on('error', ignoreStreamError);
-    opts.onStream(stream, headers, rawHeaders, peers.get(stream.session!) ?? PLAINTEXT_PEER);
+    const conn = connections.get(stream.session!);
+    // One listener shared by the connection's streams ('aborted' fires at most once per stream).
+    if (conn !== undefined) stream.on('aborted', conn.onReset);
+    opts.onStream(stream, headers, rawHeaders, conn?.peer ?? PLAINTEXT_PEER);
   };
-  tlsServer.on('session', onSession);
-  tlsServer.on('stream', onStream);
-  tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('TLS handshake refused', { error: err.code ?? err.message }));
-  tlsServer.on('unknownProtocol', (socket) => socket.destroy());
-
-  let front: net.Server = tlsServer;
-  if (opts.mtls === 'permissive') {
-    const h2cServer = http2.createServer(h2Options);
-    h2cServer.on('session', onSession);
-    h2cServer.on('stream', onStream);
-    front = net.createServer((socket) => sniff(socket, limits.handshakeTimeout, tlsServer, h2cServer));
+  const h2c = (): http2.Http2Server => {
+    const server = http2.createServer(h2Options);
+    server.on('session', onSession);
+    server.on('stream', onStream);
+    return server;
+  };
+  let tlsServer: http2.Http2SecureServer | undefined;
+  let front: net.Server;
+  if (opts.mtls === 'none') {
+    front = h2c();
+  } else {
+    const secure = http2.createSecureServer({
+      ...h2Options,
+      key: opts.identity.keyPem,
+      cert: opts.identity.certPem,
+      ca: opts.identity.caPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeout,
+    });
+    secure.on('session', onSession);
+    secure.on('stream', onStream);
+    secure.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('TLS handshake refused', { error: err.code ?? err.message }));
+    secure.on('unknownProtocol', (socket) => socket.destroy());
+    tlsServer = secure;
+    if (opts.mtls === 'strict') front = secure;
+    else {
+      const plain = h2c();
+      front = net.createServer((socket) => sniff(socket, limits.handshakeTimeout, secure, plain));
+    }
   }
   front.maxConnections = limits.maxConnections;
 
@@ -104,6 +128,9 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
 
   return {
     address: front.address() as AddressInfo,
+    setIdentity(identity: WorkloadIdentity): void {
+      tlsServer?.setSecureContext({ key: identity.keyPem, cert: identity.certPem, ca: identity.caPem, minVersion: 'TLSv1.2' });
+    },
     async close(drainMs: number): Promise<void> {
       const stopped = new Promise<void>((resolve) => front.close(() => resolve()));
       for (const s of sessions) s.close();
@@ -133,24 +160,23 @@ function sniff(socket: net.Socket, timeoutMs: number, tls: net.Server, h2c: net.
 }
 
 // Rapid-reset defence (CVE-2023-44487): a connection whose client resets too many
-// streams in a short window is told to go away.
-function guardResets(session: Http2Session, max: number): void {
+// streams in a short window is told to go away. Built once per connection; each of its
+// streams calls it from 'aborted' (no per-stream closure).
+function resetGuard(session: Http2Session, max: number): () => void {
   let windowStart = 0;
   let count = 0;
-  session.on('stream', (stream: ServerHttp2Stream) => {
-    stream.once('aborted', () => {
-      const now = performance.now();
-      if (now - windowStart > RESET_WINDOW_MS) {
-        windowStart = now;
-        count = 0;
-      }
-      if (++count > max && !session.closed) {
-        log.warn('too many stream resets: closing connection', { resets: count });
-        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
-      }
-    });
-  });
+  return () => {
+    const now = performance.now();
+    if (now - windowStart > RESET_WINDOW_MS) {
+      windowStart = now;
+      count = 0;
+    }
+    if (++count > max && !session.closed) {
+      log.warn('too many stream resets: closing connection', { resets: count });
+      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      session.destroy();
+    }
+  };
 }
 
 function ignoreStreamError(): void {

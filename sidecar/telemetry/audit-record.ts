@@ -1,4 +1,5 @@
-// The audit observer (data path): one record per refused call and per audit_deny.
+// The audit observer (data path): one record per refused call and per audit_deny (a policy
+// or a limit in audit mode that would have refused).
 
 import { wireReplies } from '../core/codes.js';
 import type { CallContext, Rejection } from '../core/filter.js';
@@ -14,8 +15,18 @@ export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObse
       else if (ctx.decision?.decision === 'audit_deny') {
         audit.write(auditDenyRecord(ctx, policies.current.explain(callFacts(ctx)).summary));
       }
+      if (rejection === undefined && ctx.auditedLimit !== undefined) audit.write(auditedLimitRecord(ctx, ctx.auditedLimit));
+    },
+    ended(ctx) {
+      // Refused after the forward began (a message over maxMessageBytes): recorded now.
+      if (ctx.lateRejection !== undefined) audit.write(refusalRecord(ctx, ctx.lateRejection));
     },
   };
+}
+
+/** The record of a call a limit in audit mode would have refused (it goes through). */
+export function auditedLimitRecord(ctx: CallContext, wouldRefuse: Rejection): AuditRecord {
+  return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
 /** The record of a refused call. */
@@ -49,8 +60,9 @@ function record(
     principal: ctx.peer.spiffeId ?? null,
     subject: ctx.jwt?.subject ?? null,
     status,
-    trace_id: null,
-    span_id: null,
+    // meshward's span for the call; it is in the trace store when the call was sampled.
+    trace_id: ctx.trace?.traceId ?? null,
+    span_id: ctx.trace?.spanId ?? null,
     duration_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(detail === undefined ? {} : { detail }),
   };

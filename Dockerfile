@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# The meshward image: the sidecar (`meshward run`) and the injector (`meshward injector`).
+# Not built in this repository's CI (no Docker engine there); integration/kubernetes.test.ts
+# checks what can be checked without one (base image, copied paths, entry command).
+#
+#   docker build -t ghcr.io/meshward/meshward:0.1.0 .
+#
+# Runs as a non-root numeric user and writes nothing at run time, so it works with
+# readOnlyRootFilesystem: true (the injected sidecar and the chart set it).
+
+ARG NODE_IMAGE=node:24-slim
+
+# 1. Compile TypeScript (dev dependencies needed only here).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+# Only the sidecar: tsconfig.json's other roots (demo/, integration/support/) are not in the image.
+COPY sidecar ./sidecar
+RUN npx tsc -p tsconfig.json
+
+# 2. Production dependencies only.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+
+# 3. The runtime image: node, production node_modules, the compiled sidecar.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist/sidecar ./dist/sidecar
+# package.json: "type": "module" for dist/*.js, and the version reported as service.version.
+COPY package.json ./
+# 65532: the uid the injected sidecar and the chart run as (runAsUser); no shell login, no home writes.
+USER 65532:65532
+EXPOSE 7443 7000 8443
+ENTRYPOINT ["node", "/app/dist/sidecar/cli/meshward.js"]
+CMD ["--help"]

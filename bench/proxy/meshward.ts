@@ -1,0 +1,61 @@
+// Runs the built sidecar (dist/sidecar/cli/meshward.js) as a child process for the
+// benchmark, with optional Node flags (--cpu-prof cannot go through NODE_OPTIONS), and
+// waits for its "meshward ready" log line. Audit records go to a file, logs to stderr.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { meshwardCli } from '../../integration/support/sidecar-process.js';
+import { splitHostPort } from '../../integration/support/ports.js';
+import type { Processes } from './processes.js';
+
+const READY_TIMEOUT_MS = 30_000;
+const MAX_KEPT_LINES = 200;
+
+export interface MeshwardProcess {
+  readonly proc: ChildProcess;
+  readonly inboundPort: number;
+  /** The outbound listener's port, when the config has one (0 otherwise). */
+  readonly outboundPort: number;
+  /** SIGTERM (graceful drain; a CPU profile is written on this exit), SIGKILL after a grace period. */
+  stop(): Promise<void>;
+}
+
+/** `cli`: another build of meshward (a copy of dist/ from before a change); `node`: another Node binary. */
+export async function startMeshward(
+  processes: Processes,
+  name: string,
+  configPath: string,
+  opts: { execArgv?: readonly string[]; cli?: string; node?: string } = {},
+): Promise<MeshwardProcess> {
+  const proc = spawn(opts.node ?? process.execPath, [...(opts.execArgv ?? []), opts.cli ?? meshwardCli, 'run', '--config', configPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  processes.track(name, proc);
+  const lines: string[] = [];
+  const ready = await new Promise<Record<string, unknown> | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), READY_TIMEOUT_MS);
+    const rl = createInterface({ input: proc.stderr! });
+    rl.on('line', (line) => {
+      if (lines.length < MAX_KEPT_LINES) lines.push(line);
+      if (!line.includes('"meshward ready"')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  if (ready === undefined || typeof ready.inbound !== 'string') {
+    await processes.stop(proc, 'SIGKILL');
+    throw new Error(`${name}: meshward not ready (config ${configPath}):\n${lines.join('\n')}`);
+  }
+  // Keep reading stderr so a chatty sidecar never blocks on a full pipe.
+  proc.stderr!.resume();
+  return {
+    proc,
+    inboundPort: splitHostPort(ready.inbound).port,
+    outboundPort: typeof ready.outbound === 'string' ? splitHostPort(ready.outbound).port : 0,
+    stop: () => processes.stop(proc, 'SIGTERM'),
+  };
+}

@@ -1,0 +1,198 @@
+// Turns the measurements of one run into the tables of BENCHMARKS.md: medians over rounds,
+// ratios taken round by round (each pair measured minutes apart at most), and the targets.
+
+import type { LoadResult } from './load-protocol.js';
+
+/** One target under one load, once. */
+export interface Measurement {
+  readonly result: LoadResult;
+  /** CPU of the target's proxy processes during the load, ms. */
+  readonly proxyCpuMs: number;
+  readonly appCpuMs: number;
+  /** The driver's CPU (its own account), ms; undefined for h2load. */
+  readonly driverCpuMs: number | undefined;
+  /** Largest VmRSS of the proxy processes sampled during the load, bytes. */
+  readonly rssUnderLoadBytes: number;
+}
+
+export interface TargetRounds {
+  readonly name: string;
+  readonly label: string;
+  readonly direct: boolean;
+  /** Per round. */
+  readonly saturate: Measurement[];
+  readonly rate: Measurement[];
+  /** VmHWM of the proxy processes at the end, bytes. */
+  peakRssBytes: number;
+}
+
+export interface ScenarioReport {
+  readonly name: string;
+  readonly title: string;
+  readonly hops: number;
+  readonly targets: TargetRounds[];
+  readonly pending: ReadonlyArray<{ name: string; label: string; why: string }>;
+}
+
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+const perCall = (cpuMs: number, m: Measurement): number => (m.result.calls > 0 ? (cpuMs * 1000) / m.result.calls : Number.NaN);
+export const proxyUsPerCall = (m: Measurement): number => perCall(m.proxyCpuMs, m);
+export const appUsPerCall = (m: Measurement): number => perCall(m.appCpuMs, m);
+export const driverUsPerCall = (m: Measurement): number => (m.driverCpuMs === undefined ? Number.NaN : perCall(m.driverCpuMs, m));
+export const throughput = (m: Measurement): number => (m.result.calls * 1000) / m.result.elapsedMs;
+
+/** Median over rounds of f(a_r) / f(b_r). */
+function pairedRatio(a: readonly Measurement[], b: readonly Measurement[], f: (m: Measurement) => number): number {
+  const ratios: number[] = [];
+  for (let r = 0; r < Math.min(a.length, b.length); r++) ratios.push(f(a[r]!) / f(b[r]!));
+  return median(ratios);
+}
+
+/** Median over rounds of f(a_r) − f(b_r). */
+function pairedDiff(a: readonly Measurement[], b: readonly Measurement[], f: (m: Measurement) => number): number {
+  const d: number[] = [];
+  for (let r = 0; r < Math.min(a.length, b.length); r++) d.push(f(a[r]!) - f(b[r]!));
+  return median(d);
+}
+
+function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '–';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+const mb = (bytes: number): string => (bytes > 0 ? fmt(bytes / 1048576, 1) : '–');
+const signedMs = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(3)}` : '–');
+
+export interface Summary {
+  readonly name: string;
+  readonly cpuSat: number;
+  readonly cpuRate: number;
+  readonly cpuSatVsPeer: number;
+  readonly cpuRateVsPeer: number;
+  readonly tput: number;
+  readonly tputVsDirect: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly addedP50: number;
+  readonly addedP99: number;
+  readonly rssUnderLoad: number;
+  readonly peakRss: number;
+  readonly errors: number;
+}
+
+export function summarize(s: ScenarioReport): Summary[] {
+  const directT = s.targets.find((t) => t.direct);
+  const peer = s.targets.find((t) => t.name.startsWith('nginx'));
+  return s.targets.map((t) => ({
+    name: t.name,
+    cpuSat: median(t.saturate.map(proxyUsPerCall)),
+    cpuRate: median(t.rate.map(proxyUsPerCall)),
+    cpuSatVsPeer: peer === undefined || t.direct ? Number.NaN : pairedRatio(t.saturate, peer.saturate, proxyUsPerCall),
+    cpuRateVsPeer: peer === undefined || t.direct ? Number.NaN : pairedRatio(t.rate, peer.rate, proxyUsPerCall),
+    tput: median(t.saturate.map(throughput)),
+    tputVsDirect: directT === undefined ? Number.NaN : pairedRatio(t.saturate, directT.saturate, throughput),
+    p50: median(t.rate.map((m) => m.result.p50Ms)),
+    p99: median(t.rate.map((m) => m.result.p99Ms)),
+    addedP50: directT === undefined ? Number.NaN : pairedDiff(t.rate, directT.rate, (m) => m.result.p50Ms),
+    addedP99: directT === undefined ? Number.NaN : pairedDiff(t.rate, directT.rate, (m) => m.result.p99Ms),
+    rssUnderLoad: Math.max(0, ...[...t.saturate, ...t.rate].map((m) => m.rssUnderLoadBytes)),
+    peakRss: t.peakRssBytes,
+    errors: [...t.saturate, ...t.rate].reduce((n, m) => n + m.result.errors, 0),
+  }));
+}
+
+export function renderScenario(s: ScenarioReport, rate: number): string {
+  const rows = summarize(s);
+  const label = new Map(s.targets.map((t) => [t.name, t.label]));
+  const out: string[] = [];
+  out.push(`### ${s.title}`, '');
+  out.push(
+    `| target | proxy CPU µs/call, saturated | × nginx | proxy CPU µs/call at ${fmt(rate)}/s | × nginx | calls/s saturated | × direct | p50 ms at ${fmt(rate)}/s | p99 ms | added p50 / p99 ms vs direct | RSS under load MB | peak RSS (VmHWM) MB |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const r of rows) {
+    const isDirect = s.targets.find((t) => t.name === r.name)?.direct === true;
+    out.push(
+      `| ${label.get(r.name)} | ${isDirect ? '–' : fmt(r.cpuSat)} | ${ratio(r.cpuSatVsPeer)} | ${isDirect ? '–' : fmt(r.cpuRate)} | ${ratio(r.cpuRateVsPeer)} | ${fmt(r.tput)} | ${ratio(r.tputVsDirect)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${isDirect ? '–' : `${signedMs(r.addedP50)} / ${signedMs(r.addedP99)}`} | ${mb(r.rssUnderLoad)} | ${mb(r.peakRss)} |`,
+    );
+  }
+  out.push('');
+  // Context: the rest of the machine's CPU per call (the app and the driver run beside the proxy).
+  out.push('| target | app CPU µs/call (sat / rate) | driver CPU µs/call (sat / rate) | calls measured (sat / rate) | errors |', '|---|---:|---:|---:|---:|');
+  for (const t of s.targets) {
+    const calls = (ms: Measurement[]): number => ms.reduce((n, m) => n + m.result.calls, 0);
+    out.push(
+      `| ${t.label} | ${fmt(median(t.saturate.map(appUsPerCall)))} / ${fmt(median(t.rate.map(appUsPerCall)))} | ${fmt(median(t.saturate.map(driverUsPerCall)))} / ${fmt(median(t.rate.map(driverUsPerCall)))} | ${fmt(calls(t.saturate))} / ${fmt(calls(t.rate))} | ${rows.find((r) => r.name === t.name)?.errors ?? 0} |`,
+    );
+  }
+  out.push('');
+  const pairs = renderPairs(s);
+  if (pairs !== '') out.push(pairs);
+  for (const p of s.pending) out.push(`- not run: ${p.label} (\`${p.name}\`) — ${p.why}`);
+  out.push('');
+  return out.join('\n');
+}
+
+/**
+ * Paired comparisons within the run (median over rounds of per-round ratios): a change
+ * against the build before it (`X` vs `X@before`), another Node against this one (`X@nodeN`
+ * vs `X`), and meshward against the naive Node pass-through on the same Node.
+ */
+export function renderPairs(s: ScenarioReport): string {
+  const byName = new Map(s.targets.map((t) => [t.name, t]));
+  const lines: string[] = [];
+  const pair = (a: TargetRounds, b: TargetRounds, why: string): void => {
+    lines.push(
+      `| ${a.label} | ${b.label} | ${ratio(pairedRatio(a.saturate, b.saturate, proxyUsPerCall))} | ${ratio(pairedRatio(a.rate, b.rate, proxyUsPerCall))} | ${ratio(pairedRatio(a.saturate, b.saturate, throughput))} | ${why} |`,
+    );
+  };
+  for (const t of s.targets) {
+    const before = byName.get(`${t.name}@before`);
+    if (before !== undefined) pair(t, before, 'this build vs the one before');
+    const at = t.name.indexOf('@node');
+    if (at > 0) {
+      const base = byName.get(t.name.slice(0, at));
+      if (base !== undefined) pair(t, base, 'other Node vs this one');
+    }
+    if (t.name.startsWith('meshward') && !t.name.includes('@before')) {
+      const suffix = at > 0 ? t.name.slice(at) : '';
+      const floor = byName.get(`node-passthrough${suffix}`);
+      if (floor !== undefined) pair(t, floor, 'meshward vs the Node floor, same Node');
+    }
+  }
+  if (lines.length === 0) return '';
+  return [
+    'Paired ratios (per round, median):',
+    '',
+    '| A | B | CPU/call A÷B, saturated | CPU/call A÷B, at fixed rate | calls/s A÷B | |',
+    '|---|---|---:|---:|---:|---|',
+    ...lines,
+    '',
+  ].join('\n');
+}
+
+export interface TargetCheck {
+  readonly what: string;
+  readonly met: boolean | undefined;
+  readonly detail: string;
+}
+
+/** The issue's targets, for every meshward target that ran. */
+export function checkTargets(s: ScenarioReport): TargetCheck[] {
+  const rows = summarize(s);
+  const checks: TargetCheck[] = [];
+  for (const r of rows.filter((x) => x.name.startsWith('meshward'))) {
+    checks.push({ what: `${r.name}: CPU per call ≤ nginx's (saturated)`, met: Number.isFinite(r.cpuSatVsPeer) ? r.cpuSatVsPeer <= 1 : undefined, detail: ratio(r.cpuSatVsPeer) });
+    const perHop = r.addedP99 / s.hops;
+    checks.push({ what: `${r.name}: p99 added latency at 1,000 calls/s ≤ 1 ms per hop`, met: Number.isFinite(perHop) ? perHop <= 1 : undefined, detail: `${signedMs(perHop)} ms per hop` });
+    const peak = r.rssUnderLoad / 1048576 / s.hops;
+    checks.push({ what: `${r.name}: RSS ≤ 80 MB under load`, met: r.rssUnderLoad > 0 ? peak <= 80 : undefined, detail: `${mb(r.rssUnderLoad)} MB` });
+  }
+  return checks;
+}

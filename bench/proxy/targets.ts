@@ -1,0 +1,314 @@
+// What the benchmark measures: the targets of each scenario, and how each one is started.
+// A target is the path between the load driver and the app; its "proxy pids" are the
+// processes whose CPU and memory are charged to it (none for the direct call).
+//
+// meshward variants are config-driven: one entry in MESHWARD_VARIANTS each. An entry with
+// `pending` is listed in the report but not run; delete `pending` when its feature lands.
+
+import { join } from 'node:path';
+import { writeSidecarConfig } from '../../integration/support/config-fixtures.js';
+import { freePort } from '../../integration/support/ports.js';
+import type { Pki, Svid } from '../../integration/support/tls-fixtures.js';
+import type { LoadTarget } from './load-protocol.js';
+import { startMeshward } from './meshward.js';
+import { startNginx } from './nginx.js';
+import { fork } from 'node:child_process';
+import { writeBenchPolicies } from './policies.js';
+import type { Processes } from './processes.js';
+
+export interface BenchEnv {
+  readonly processes: Processes;
+  /** Temporary folder for configs, logs and profiles. */
+  readonly dir: string;
+  readonly pki: Pki;
+  /** The inbound side's SVID: the SPIFFE ID plus a DNS name, which nginx's client side checks. */
+  readonly serverSvid: Svid;
+  readonly serverName: string;
+  readonly appPort: number;
+  /** OTLP/HTTP endpoint that accepts and drops spans (variants with tracing). */
+  readonly otlpEndpoint: string | undefined;
+  /** Node flags for meshward processes (e.g. --cpu-prof). */
+  readonly meshwardExecArgv: readonly string[];
+}
+
+export interface RunningTarget {
+  readonly proxyPids: readonly number[];
+  readonly load: LoadTarget;
+  stop(): Promise<void>;
+}
+
+export interface TargetSpec {
+  /** Short id, used on the command line (--only) and in the JSON output. */
+  readonly name: string;
+  readonly label: string;
+  /** Why this target does not run yet; it is listed as pending. */
+  readonly pending?: string;
+  /** Direct = the floor, no proxy. */
+  readonly direct?: boolean;
+  start(env: BenchEnv): Promise<RunningTarget>;
+}
+
+export interface MeshwardVariant {
+  readonly name: string;
+  readonly label: string;
+  /** true: no policies at all, every authenticated caller allowed (default deny relaxed). */
+  readonly allowAnyAuthenticated: boolean;
+  /** 0 = no policy files; otherwise the 1,000-rule set of policies.ts. */
+  readonly rbacRules: 0 | 1000;
+  /** A memory rate limit on the benchmark's rule (never refuses at benchmark rates). */
+  readonly rateLimit?: boolean;
+  /** Parent-based trace sampling ratio, spans exported over OTLP/HTTP to a sink. */
+  readonly tracingSampling?: number;
+  readonly pending?: string;
+}
+
+/**
+ * How a Node-based proxy is run: the default (this checkout's dist/ on this Node), or an
+ * extra build compared in the same run — another Node binary (production runs Node 24)
+ * or a copy of dist/ from before a change.
+ */
+export interface NodeBuild {
+  /** Appended to target names, e.g. "@node24"; "" for the default build. */
+  readonly suffix: string;
+  /** Appended to labels. */
+  readonly label: string;
+  /** Node binary; default the one running the benchmark. */
+  readonly node?: string;
+  /** meshward CLI of another build (…/dist/sidecar/cli/meshward.js). */
+  readonly cli?: string;
+}
+
+export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
+
+export const MESHWARD_VARIANTS: readonly MeshwardVariant[] = [
+  { name: 'meshward-off', label: 'meshward, everything off', allowAnyAuthenticated: true, rbacRules: 0 },
+  { name: 'meshward-rbac', label: 'meshward, mTLS identity + 1,000 RBAC rules', allowAnyAuthenticated: false, rbacRules: 1000 },
+  {
+    name: 'meshward-rbac-ratelimit',
+    label: 'meshward, + memory rate limit',
+    allowAnyAuthenticated: false,
+    rbacRules: 1000,
+    rateLimit: true,
+  },
+  {
+    name: 'meshward-realistic',
+    label: 'meshward, + tracing at 1% sampling (realistic)',
+    allowAnyAuthenticated: false,
+    rbacRules: 1000,
+    rateLimit: true,
+    tracingSampling: 0.01,
+    pending: 'rate limits (issue 4) and tracing (issue 6) are being built',
+  },
+];
+
+function sidecarExtraYaml(env: BenchEnv, name: string, variant: MeshwardVariant, policyDir: string | undefined, outbound?: string): string {
+  const lines = [`audit:`, `  file: ${JSON.stringify(join(env.dir, `${name}-audit.log`))}`];
+  if (policyDir !== undefined) lines.push(`policies: [${JSON.stringify(policyDir)}]`);
+  if (variant.rateLimit) lines.push('rateLimit:', '  store: memory');
+  if (variant.tracingSampling !== undefined) {
+    if (env.otlpEndpoint === undefined) throw new Error(`${name}: tracing needs the OTLP sink`);
+    lines.push('telemetry:', `  serviceName: ${name}`, `  otlp: { endpoint: ${JSON.stringify(env.otlpEndpoint)}, protocol: http/protobuf }`, `  sampling: ${variant.tracingSampling}`);
+  }
+  if (outbound !== undefined) lines.push(outbound);
+  return lines.join('\n');
+}
+
+async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const policyDir =
+    variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true });
+  const config = await writeSidecarConfig(env.dir, {
+    fileName: `${name}.yaml`,
+    appPort: env.appPort,
+    pki: env.pki,
+    svid: env.serverSvid,
+    allowAnyAuthenticated: variant.allowAnyAuthenticated,
+    extra: sidecarExtraYaml(env, name, variant, policyDir),
+  });
+  const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv });
+  return { pid: sidecar.proc.pid!, port: sidecar.inboundPort, stop: sidecar.stop };
+}
+
+const tlsClient = (env: BenchEnv): NonNullable<LoadTarget['tls']> => ({
+  caPem: env.pki.ca.certPem,
+  certPem: env.pki.client.certPem,
+  keyPem: env.pki.client.keyPem,
+  expectServerId: env.serverSvid.uris[0]!,
+});
+
+/** The floor: the driver calls the app itself, plaintext h2c. */
+export const direct: TargetSpec = {
+  name: 'direct',
+  label: 'direct (no proxy)',
+  direct: true,
+  start: async (env) => ({ proxyPids: [], load: { authority: `127.0.0.1:${env.appPort}` }, stop: async () => {} }),
+};
+
+// ---- scenario "inbound": client → proxy (mTLS) → app (h2c) ----
+
+export const nginxInbound: TargetSpec = {
+  name: 'nginx',
+  label: 'nginx 1.22 (grpc_pass)',
+  async start(env) {
+    const port = await freePort();
+    const nginx = await startNginx(env.processes, { name: 'nginx-inbound', template: 'inbound.conf', dir: env.dir, port, values: nginxInboundValues(env) });
+    return { proxyPids: nginx.pids, load: { authority: `127.0.0.1:${port}`, tls: tlsClient(env) }, stop: nginx.stop };
+  },
+};
+
+function nginxInboundValues(env: BenchEnv): Record<string, string> {
+  return { APP: `127.0.0.1:${env.appPort}`, CERT: env.serverSvid.certFile, KEY: env.serverSvid.keyFile, CA: env.pki.ca.certFile };
+}
+
+const PASSTHROUGH = new URL('./passthrough-proxy.ts', import.meta.url).pathname;
+
+/** A naive Node pass-through (passthrough-proxy.ts): the floor for a Node proxy. */
+export function nodePassthrough(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
+  return {
+    name: `node-passthrough${build.suffix}`,
+    label: `naive node:http2 pass-through${build.label}`,
+    async start(env) {
+      const child = fork(PASSTHROUGH, ['--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile], {
+        execArgv: ['--import', 'tsx'],
+        ...(build.node === undefined ? {} : { execPath: build.node }),
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      env.processes.track(`node-passthrough${build.suffix}`, child);
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('node-passthrough: not ready within 15 s')), 15_000);
+        child.once('message', (m: { port: number }) => {
+          clearTimeout(timer);
+          resolve(m.port);
+        });
+        child.once('exit', (code) => reject(new Error(`node-passthrough exited (${code})`)));
+      });
+      return { proxyPids: [child.pid!], load: { authority: `127.0.0.1:${port}`, tls: tlsClient(env) }, stop: () => env.processes.stop(child) };
+    },
+  };
+}
+
+export function meshwardInbound(variant: MeshwardVariant, build: NodeBuild = DEFAULT_BUILD): TargetSpec {
+  const name = `${variant.name}${build.suffix}`;
+  return {
+    name,
+    label: `${variant.label}${build.label}`,
+    ...(variant.pending === undefined ? {} : { pending: variant.pending }),
+    async start(env) {
+      const m = await startMeshwardInbound(env, name, variant, build);
+      return { proxyPids: [m.pid], load: { authority: `127.0.0.1:${m.port}`, tls: tlsClient(env) }, stop: m.stop };
+    },
+  };
+}
+
+// ---- scenario "mesh": client → outbound proxy (h2c) → inbound proxy (mTLS) → app ----
+
+export const nginxPair: TargetSpec = {
+  name: 'nginx-pair',
+  label: 'nginx pair (grpc_pass, mTLS between)',
+  async start(env) {
+    const [inPort, outPort] = [await freePort(), await freePort()];
+    const inbound = await startNginx(env.processes, { name: 'nginx-pair-inbound', template: 'inbound.conf', dir: env.dir, port: inPort, values: nginxInboundValues(env) });
+    const outbound = await startNginx(env.processes, {
+      name: 'nginx-pair-outbound',
+      template: 'outbound.conf',
+      dir: env.dir,
+      port: outPort,
+      values: {
+        UPSTREAM: `127.0.0.1:${inPort}`,
+        CERT: env.pki.client.certFile,
+        KEY: env.pki.client.keyFile,
+        CA: env.pki.ca.certFile,
+        SERVER_NAME: env.serverName,
+      },
+    }).catch(async (err: unknown) => {
+      await inbound.stop();
+      throw err;
+    });
+    return {
+      proxyPids: [...outbound.pids, ...inbound.pids],
+      load: { authority: `127.0.0.1:${outPort}` },
+      stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+    };
+  },
+};
+
+/**
+ * TODO(issue 7, outbound listener): this pair is ready to run once `outbound.listen`
+ * serves calls — drop `pending` in MESH_PENDING below. The outbound sidecar presents the
+ * caller's SVID and routes its own listen address (what h2load sends as :authority) to
+ * the inbound sidecar, expecting the inbound's SPIFFE ID.
+ */
+const MESH_PENDING = 'the outbound listener is being built (issue 7)';
+
+export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAULT_BUILD): TargetSpec {
+  return {
+    name: `${variant.name}-pair${build.suffix}`,
+    label: `${variant.label}, pair${build.label}`,
+    pending: variant.pending ?? MESH_PENDING,
+    async start(env) {
+      const inbound = await startMeshwardInbound(env, `${variant.name}-pair-inbound${build.suffix}`, variant, build);
+      const outPort = await freePort();
+      const name = `${variant.name}-pair-outbound${build.suffix}`;
+      const route = [
+        'outbound:',
+        `  listen: "127.0.0.1:${outPort}"`,
+        '  routes:',
+        `    - authority: "127.0.0.1:${outPort}"`,
+        `      address: "127.0.0.1:${inbound.port}"`,
+        `      identity: ${JSON.stringify(env.serverSvid.uris[0]!)}`,
+      ].join('\n');
+      const config = await writeSidecarConfig(env.dir, {
+        fileName: `${name}.yaml`,
+        appPort: env.appPort,
+        pki: env.pki,
+        svid: env.pki.client,
+        allowAnyAuthenticated: true,
+        extra: sidecarExtraYaml(env, name, { ...variant, rbacRules: 0 }, undefined, route),
+      });
+      const outbound = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv }).catch(async (err: unknown) => {
+        await inbound.stop();
+        throw err;
+      });
+      return {
+        proxyPids: [outbound.proc.pid!, inbound.pid],
+        load: { authority: `127.0.0.1:${outPort}` },
+        stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+      };
+    },
+  };
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  /** One driver for every target of the scenario, so their numbers compare. */
+  readonly driver: 'node' | 'h2load';
+  readonly targets: readonly TargetSpec[];
+}
+
+/**
+ * The scenarios. Every Node-based proxy runs once per build (`builds`, the default first):
+ * meshward and the pass-through on another Node binary, meshward from an earlier dist/.
+ */
+export function scenarios(builds: readonly NodeBuild[] = [DEFAULT_BUILD]): Scenario[] {
+  const perBuild = <T>(make: (b: NodeBuild) => T[]): T[] => builds.flatMap(make);
+  return [
+    {
+      name: 'inbound',
+      title: 'inbound hop: client → proxy (mTLS) → app (h2c); Node generator with a client certificate',
+      driver: 'node',
+      targets: [
+        direct,
+        nginxInbound,
+        // The pass-through has no dist/ build of its own: it runs once per Node binary.
+        ...perBuild((b) => (b.cli === undefined ? [nodePassthrough(b)] : [])),
+        ...perBuild((b) => MESHWARD_VARIANTS.map((v) => meshwardInbound(v, b))),
+      ],
+    },
+    {
+      name: 'mesh',
+      title: 'mesh path: client → outbound proxy (h2c) → inbound proxy (mTLS) → app (h2c); h2load',
+      driver: 'h2load',
+      targets: [direct, nginxPair, ...perBuild((b) => MESHWARD_VARIANTS.map((v) => meshwardPair(v, b)))],
+    },
+  ];
+}

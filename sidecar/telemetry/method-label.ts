@@ -1,0 +1,42 @@
+// The method name metrics and span names may use (data path). A name from the caller is
+// unbounded: a scan of random paths must not create a series or a Jaeger operation per
+// path. Methods no policy names are `_OTHER` (DESIGN §6).
+
+import type { CallContext } from '../core/filter.js';
+import type { PolicySnapshot } from '../policy/model.js';
+
+export const OTHER_METHOD = '_OTHER';
+
+const UNIMPLEMENTED = 12;
+
+/**
+ * - named by an exact policy pattern (`pkg.Service/Method`): the method;
+ * - matched only by a wildcard pattern (`pkg.Service/*`, `Get*`, `*`): the method once the
+ *   policy allowed the call and the app answered something other than UNIMPLEMENTED, for
+ *   at most `maxWildcardNames` distinct names per process; `_OTHER` otherwise;
+ * - no rule, malformed `:path`: `_OTHER`.
+ */
+export class MethodLabels {
+  readonly #wildcardNames = new Set<string>();
+
+  constructor(
+    private readonly policies: { readonly current: PolicySnapshot },
+    private readonly maxWildcardNames = 1000,
+  ) {}
+
+  /** `grpcStatus`: what the caller received (undefined while the call is running). */
+  label(ctx: CallContext, grpcStatus: number | undefined): string {
+    const method = ctx.method;
+    if (method === undefined) return OTHER_METHOD;
+    const name = method.fullName;
+    const rule = ctx.decision?.rules ?? this.policies.current.lookup(name);
+    if (rule === undefined) return OTHER_METHOD;
+    if (rule.kind === 'exact') return name;
+    if (this.#wildcardNames.has(name)) return name;
+    const allowed = ctx.rejection === undefined && ctx.decision !== undefined && ctx.decision.decision !== 'deny';
+    if (!allowed || grpcStatus === undefined || grpcStatus === UNIMPLEMENTED) return OTHER_METHOD;
+    if (this.#wildcardNames.size >= this.maxWildcardNames) return OTHER_METHOD;
+    this.#wildcardNames.add(name);
+    return name;
+  }
+}
