@@ -214,13 +214,15 @@ describe('JWT claims', () => {
     // (RST_STREAM NO_ERROR: the body is not wanted); the answer's headers are on stdout either way.
     const run = promisify(execFile);
     const { stdout } = await run('curl', [
-      '-sk', '--http2', '-D', '-', '-o', '/dev/null', '--max-time', '5',
+      '-sk', '--http2', '-D', '-', '-o', '/dev/null', '--max-time', '3',
       '--cert', pki.client.certFile, '--key', pki.client.keyFile,
       '-H', 'content-type: application/grpc', '-H', 'te: trailers',
       '-H', `authorization: Bearer ${token}`, '-H', `authorization: Bearer ${token}`,
       '--data-binary', `@${frame}`, `https://${host}:${port}${methodPaths.ping}`,
     ]).catch((err: { code?: number; stdout?: string }) => {
-      if (err.code === 92 && typeof err.stdout === 'string') return { stdout: err.stdout };
+      // 92: curl saw the stream reset after the answer; 28: curl kept waiting on its upload
+      // after the answer had ended the call. Either way the answer is what counts.
+      if ((err.code === 92 || err.code === 28) && typeof err.stdout === 'string') return { stdout: err.stdout };
       throw err;
     });
     assert.match(stdout, /grpc-status: 16/i, stdout);
