@@ -1,26 +1,28 @@
 // `npm run bench`: gRPC unary calls through meshward, through nginx and directly to the
 // app, measured in one run and reported as ratios (BENCHMARKS.md). See --help.
-// `npm run bench -- --smoke`: every target for a moment, for CI; exits 1 on any error.
+// `npm run bench -- --smoke`: each peer and the least and most complete meshward variants for
+// a moment, for CI; exits 1 on any error.
 
-import { fork, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../../demo/repo-root.js';
 import { issueSvid, makePki, serverId } from '../../integration/support/tls-fixtures.js';
 import { summarizeProfile } from '../cpu-profile-summary.js';
 import { H2loadDriver, NodeLoadDriver, type LoadDriver } from './load-drivers.js';
 import type { LoadSpec } from './load-protocol.js';
 import { NGINX_BIN } from './nginx.js';
-import { peakRssBytes, rssBytes, totalCpuMs } from './proc-stats.js';
+import { ensureBuilt, measure, startApp, startOtlpSink, type Pids } from './harness.js';
+import { peakRssBytes } from './proc-stats.js';
 import { Processes } from './processes.js';
 import { checkTargets, renderScenario, type Measurement, type ScenarioReport, type TargetRounds } from './report.js';
 import { DEFAULT_BUILD, scenarios as allScenarios, type BenchEnv, type NodeBuild, type RunningTarget, type Scenario, type TargetSpec } from './targets.js';
 
 const HELP = `usage: npm run bench -- [options]
-  --smoke               a few seconds: every target briefly; exit 1 on any error (CI)
+  --smoke               each peer and the least/most complete meshward variant briefly;
+                        exit 1 on any error (CI)
   --scenario NAME       inbound | mesh | all (default all)
   --only A,B            only these targets (names as in the report, e.g. nginx,meshward-rbac)
   --rounds N            rounds over all targets (default 3); medians and paired ratios
@@ -98,85 +100,18 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${((performance.now() - T0) / 1000).toFixed(1).padStart(5)} s  ${msg}\n`);
 }
 
-/** Builds dist/ when it is missing or older than the sources (CI has just built it). */
-function ensureBuilt(): void {
-  const newest = (dir: string, keep: (name: string) => boolean): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p, keep) : keep(e.name) ? statSync(p).mtimeMs : 0);
-    }, 0);
-  const dist = join(repoRoot, 'dist', 'sidecar');
-  const built = existsSync(join(dist, 'cli', 'meshward.js')) ? newest(dist, (n) => n.endsWith('.js')) : 0;
-  if (built >= newest(join(repoRoot, 'sidecar'), (n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) return;
-  log('dist/ is older than sidecar/: building');
-  const r = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: repoRoot, stdio: 'inherit' });
-  // tsc emits despite type errors; a tree in the middle of an edit can still be measured.
-  if (r.status !== 0) log('WARNING: tsc reported errors; measuring the JavaScript it emitted');
-}
-
-function startApp(processes: Processes, impl: string): Promise<{ pid: number; port: number }> {
-  const child = fork(new URL('./backend-app.ts', import.meta.url).pathname, ['--impl', impl], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  processes.track('app', child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('app: not ready within 10 s')), 10_000);
-    child.once('message', (msg: { type: string; port: number }) => {
-      clearTimeout(timer);
-      resolve({ pid: child.pid!, port: msg.port });
-    });
-    child.once('exit', (code) => reject(new Error(`app exited (${code})`)));
-  });
-}
-
-/** OTLP/HTTP sink for variants with tracing: accepts spans, keeps nothing. */
-function startOtlpSink(): Promise<{ server: Server; endpoint: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}` })),
-  );
-}
-
-interface Pids {
-  readonly app: number;
-  readonly driver: number | undefined;
-}
-
-async function measure(driver: LoadDriver, target: RunningTarget, spec: LoadSpec, pids: Pids): Promise<Measurement> {
-  let proxy0 = 0;
-  let app0 = 0;
-  let rssMax = 0;
-  const sample = (): void => void (rssMax = Math.max(rssMax, rssBytes(target.proxyPids)));
-  const sampler = setInterval(sample, 100);
-  try {
-    const result = await driver.run(target.load, spec, () => {
-      proxy0 = totalCpuMs(target.proxyPids);
-      app0 = totalCpuMs([pids.app]);
-    });
-    const proxyCpuMs = totalCpuMs(target.proxyPids) - proxy0;
-    const appCpuMs = totalCpuMs([pids.app]) - app0;
-    sample();
-    return { result, proxyCpuMs, appCpuMs, driverCpuMs: result.driverCpuMs, rssUnderLoadBytes: rssMax };
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
 function selectedTargets(s: Scenario): { run: TargetSpec[]; pending: ScenarioReport['pending'] } {
   const only = args.only?.split(',').map((x) => x.trim());
   // The direct call always runs: it is the floor every ratio needs.
   const wanted = (t: TargetSpec): boolean => only === undefined || only.includes(t.name) || t.direct === true;
   const runs = (t: TargetSpec): boolean => t.pending === undefined || args.pending;
   let run = s.targets.filter((t) => runs(t) && wanted(t));
-  if (smoke && s !== SCENARIOS[0]) {
-    // Smoke: later scenarios start several sidecars per target; their most complete meshward
-    // target shows the path works (the first scenario covers every variant).
+  if (smoke) {
+    // Smoke: sidecar start-up (1,000 rules) dominates, so only the least and the most
+    // complete meshward variants run in the first scenario, and only the latter after it.
     const meshward = run.filter((t) => t.name.startsWith('meshward'));
-    run = run.filter((t) => !t.name.startsWith('meshward') || t === meshward[meshward.length - 1]);
+    const keep = new Set([meshward[meshward.length - 1], ...(s === SCENARIOS[0] ? [meshward[0]] : [])]);
+    run = run.filter((t) => !t.name.startsWith('meshward') || keep.has(t));
   }
   const pending = s.targets.filter((t) => !runs(t) && wanted(t)).map((t) => ({ name: t.name, label: t.label, why: t.pending! }));
   return { run, pending };
@@ -255,7 +190,7 @@ async function main(): Promise<number> {
   for (const bin of [NGINX_BIN, '/usr/bin/h2load']) {
     if (!existsSync(bin)) throw new Error(`${bin} not found: install the Debian packages nginx-light and nghttp2-client`);
   }
-  ensureBuilt();
+  ensureBuilt(log);
   const t0 = performance.now();
   const processes = new Processes();
   const dir = mkdtempSync(join(tmpdir(), 'meshward-bench-'));

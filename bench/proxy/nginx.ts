@@ -52,7 +52,7 @@ export async function startNginx(
       throw new Error(`${opts.name}: nginx exited (${proc.exitCode ?? proc.signalCode}):\n${stderr}${log}`);
     }
     if (Date.now() > deadline) {
-      await processesStop(processes, proc);
+      await processes.stop(proc);
       throw new Error(`${opts.name}: nginx not listening on ${opts.port} within ${START_TIMEOUT_MS} ms:\n${stderr}`);
     }
     workers = childPids(proc.pid!);
@@ -66,10 +66,6 @@ export async function startNginx(
     // SIGQUIT: graceful shutdown (workers finish, then the master exits).
     stop: () => processes.stop(proc, 'SIGQUIT'),
   };
-}
-
-function processesStop(processes: Processes, proc: ChildProcess): Promise<void> {
-  return processes.stop(proc, 'SIGTERM');
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -97,7 +97,6 @@ export const MESHWARD_VARIANTS: readonly MeshwardVariant[] = [
     rbacRules: 1000,
     rateLimit: true,
     tracingSampling: 0.01,
-    pending: 'rate limits (issue 4) and tracing (issue 6) are being built',
   },
 ];
 
@@ -232,18 +231,15 @@ export const nginxPair: TargetSpec = {
 };
 
 /**
- * TODO(issue 7, outbound listener): this pair is ready to run once `outbound.listen`
- * serves calls — drop `pending` in MESH_PENDING below. The outbound sidecar presents the
- * caller's SVID and routes its own listen address (what h2load sends as :authority) to
- * the inbound sidecar, expecting the inbound's SPIFFE ID.
+ * A meshward pair for the mesh path: the outbound sidecar presents the caller's SVID and
+ * routes its own listen address (what h2load sends as :authority) to the inbound sidecar,
+ * expecting the inbound's SPIFFE ID; the inbound one runs `variant`.
  */
-const MESH_PENDING = 'the outbound listener is being built (issue 7)';
-
 export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAULT_BUILD): TargetSpec {
   return {
     name: `${variant.name}-pair${build.suffix}`,
     label: `${variant.label}, pair${build.label}`,
-    pending: variant.pending ?? MESH_PENDING,
+    ...(variant.pending === undefined ? {} : { pending: variant.pending }),
     async start(env) {
       const inbound = await startMeshwardInbound(env, `${variant.name}-pair-inbound${build.suffix}`, variant, build);
       const outPort = await freePort();
