@@ -7,6 +7,7 @@ import { ConfigError } from '../config/load.js';
 import { log } from '../core/log.js';
 import { loadInjectorConfig, type InjectorConfig } from '../inject/injector-config.js';
 import { startWebhookServer, type WebhookServer } from '../inject/webhook-server.js';
+import { untilShutdown } from './until-shutdown.js';
 
 export async function runInjectorCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
@@ -47,18 +48,5 @@ export async function runInjectorCommand(argv: string[]): Promise<number> {
     pid: process.pid,
   });
 
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals): void => {
-      log.info('shutdown requested', { signal });
-      server.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error('shutdown failed', { error: String(err) });
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
+  return untilShutdown(() => server.close());
 }

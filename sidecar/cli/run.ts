@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { log } from '../core/log.js';
 import { formatAddress, startSidecar } from '../main.js';
 import { PolicyLoadError } from '../policy/policy-store.js';
+import { untilShutdown } from './until-shutdown.js';
 
 export async function runRunCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
@@ -49,22 +50,9 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     pid: process.pid,
   });
 
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals): void => {
-      log.info('shutdown requested', { signal });
-      sidecar.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error('shutdown failed', { error: String(err) });
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-    process.on('SIGHUP', () => {
-      log.info('reopening log files', { signal: 'SIGHUP' });
-      sidecar.reopenLogs();
-    });
+  process.on('SIGHUP', () => {
+    log.info('reopening log files', { signal: 'SIGHUP' });
+    sidecar.reopenLogs();
   });
+  return untilShutdown(() => sidecar.stop());
 }
