@@ -1,7 +1,8 @@
 // `npm run demo`: the sidecar with embedded defaults, end to end on loopback.
 // Makes a dev CA and SPIFFE certificates with `meshward certs`, starts the grpc-js echo
 // app and a JWKS server (the end users' identity provider), runs the built sidecar with the
-// example policies in policies/, makes calls of every RPC kind through mTLS, shows what
+// example policies in policies/, makes calls of every RPC kind and GraphQL queries (to a
+// graphql-js app) through mTLS, shows what
 // meshward refuses and why, and prints the audit log. Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import { JwksServer } from '../integration/support/jwks-server.js';
 import { grpcFrame, rawRequest } from '../integration/support/raw-h2.js';
 import { startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
+import { gql } from '../integration/support/graphql-client.js';
 import { startEchoApp } from './echo-app.js';
+import { SHOP_SCHEMA_FILE, startGraphqlApp } from './graphql-app.js';
 import { repoRoot } from './repo-root.js';
 
 const TRUST_DOMAIN = 'cluster.local';
@@ -43,6 +46,8 @@ async function main(): Promise<number> {
 
   console.log('2. the app: a grpc-js echo service on 127.0.0.1 (h2c), unary and streaming methods');
   const app = await startEchoApp();
+  const shop = await startGraphqlApp();
+  console.log(`   and a graphql-js app (demo/shop.graphql) on 127.0.0.1:${shop.port} (HTTP/1.1)`);
   const idp = await JwksServer.start();
   console.log(`   the identity provider: a JWKS server at ${idp.jwksUri}`);
 
@@ -60,6 +65,7 @@ inbound:
   listen: 127.0.0.1:0
   mtls: strict
   app: 127.0.0.1:${app.port}
+  graphql: { path: /graphql, app: 127.0.0.1:${shop.port}, schemaFile: ${JSON.stringify(SHOP_SCHEMA_FILE)} }
 admin:
   listen: 127.0.0.1:0
 policies: [${join(repoRoot, 'policies')}]
@@ -111,6 +117,21 @@ audit:
   check('non-gRPC content-type', 'HTTP 415', `HTTP ${json.status}`);
   check('  refused calls reached the app', '0', String(app.calls.length - before));
 
+  const gqlBefore = shop.documents().length;
+  const q = (query: string, headers: Record<string, string> = {}) => gql(sidecar.inbound, { tls: caller, body: { query }, headers });
+  const g1 = await q('{ me { name } }');
+  check('GraphQL query over HTTP/1.1 + mTLS', '200 Ada', `${g1.status} ${g1.json?.data?.me?.name}`);
+  const g2 = await q('{ me { ...Contact } } fragment Contact on Account { email }');
+  check('GraphQL field User.email, no token', '401 UNAUTHENTICATED', `${g2.status} ${g2.json?.errors?.[0]?.extensions?.code}`);
+  const g3 = await q('{ me { email } }', { authorization: `Bearer ${await token({ roles: ['admin'] })}` });
+  check('GraphQL field User.email, admin token', '200 ada@example.com', `${g3.status} ${g3.json?.data?.me?.email}`);
+  const deep = `{ me ${'{ friends(first: 1) '.repeat(8)}{ id }${' }'.repeat(8)} }`;
+  const g4 = await q(deep);
+  check('GraphQL depth 10 (limit 8)', '422 MAX_DEPTH_LIMIT', `${g4.status} ${g4.json?.errors?.[0]?.extensions?.code}`);
+  const g5 = await q('{ __schema { types { name } } }');
+  check('GraphQL introspection by the frontend', '403 FORBIDDEN', `${g5.status} ${g5.json?.errors?.[0]?.extensions?.code}`);
+  check('  documents that reached the GraphQL app', '2', String(shop.documents().length - gqlBefore));
+
   const stranger = await makePki(join(dir, 'stranger'), TRUST_DOMAIN); // a CA the sidecar does not trust
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
@@ -119,6 +140,7 @@ audit:
   const exit = await sidecar.stop('SIGTERM');
   check('SIGTERM: drain and exit', 'exit 0', `exit ${exit}`);
   await app.close();
+  await shop.close();
   await idp.close();
 
   console.log('audit log (.demo/audit.log: every decision that was not a plain allow):');

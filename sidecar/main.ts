@@ -3,7 +3,7 @@
 // lives in proxy/ (inbound-pipeline.ts has the filter order).
 
 import type { AddressInfo } from 'node:net';
-import { startAdminServer } from './admin/admin-server.js';
+import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
@@ -15,7 +15,7 @@ import { startInboundListener, type InboundListener } from './proxy/inbound-list
 import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
-import { createLimits } from './ratelimit/limits.js';
+import { createLimits, type WorkerShare } from './ratelimit/limits.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
@@ -39,13 +39,25 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
   return relaxed;
 }
 
+/** How a worker process (`workers` > 1, cli/workers.ts) runs: the primary serves admin, limits are shared. */
+export interface SidecarOptions {
+  /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
+  readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
+  readonly workers?: WorkerShare;
+}
+
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
-export async function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
+export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
   const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
   const identities = new IdentityStore(config.identity);
   const identity = identities.current;
+  // GraphQL (graphql-js loaded only when configured): the app's schema, loaded before anything
+  // starts (an invalid one is exit 2, like policies).
+  const graphqlConfig = config.inbound.graphql;
+  const graphqlModule = graphqlConfig && (await import('./graphql/graphql-endpoint.js'));
+  const graphqlSchema = graphqlConfig && graphqlModule && new graphqlModule.SchemaStore(graphqlConfig.schemaFile);
   const audit = new AuditLog(config.audit.file);
-  const telemetry = startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
@@ -53,29 +65,44 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const relaxed = relaxedDefaults(config);
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
 
-  const admin = await startAdminServer(config.admin.listen, {
+  const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
+  const admin = await serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
     config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
-    policies: () => policies.status(),
+    // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+    policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
     metrics: () => telemetry.metrics.render(),
   });
 
   const pool = new UpstreamPool(config.inbound.app);
-  const limits = createLimits(config.rateLimit);
+  const limits = await createLimits(config.rateLimit, opts.workers);
   telemetry.metrics.addCollector(limits.metrics);
   // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
-  const onStream = createInboundPipeline({
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer];
+  const graphql =
+    graphqlConfig &&
+    graphqlModule &&
+    graphqlSchema &&
+    graphqlModule.createGraphqlEndpoint(graphqlConfig, graphqlSchema, config.inbound.maxTimeout, {
+      policies,
+      authn: authn.filter,
+      limits,
+      observers: inboundObservers,
+      localId: identity.spiffeId,
+    });
+  const grpcStreams = createInboundPipeline({
     maxTimeoutMs: config.inbound.maxTimeout,
     maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
     policies,
     limits: limits.filter,
-    observers: [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer],
+    observers: inboundObservers,
     forwarder: new GrpcForwarder(pool, identity.spiffeId),
   });
+  const onStream = graphql === undefined ? grpcStreams : graphql.route(grpcStreams);
   const routes = config.outbound === undefined ? undefined : new OutboundRoutes(config.outbound.routes, identities);
   let started: InboundListener | undefined;
   let outbound: InboundListener | undefined;
@@ -87,6 +114,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       identity,
       limits: config.inbound.limits,
       onStream,
+      onHttp1: graphql?.onHttp1,
     });
     if (config.outbound !== undefined && routes !== undefined) {
       outbound = await startInboundListener({
@@ -105,6 +133,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     }
   } catch (err) {
     await started?.close(0);
+    graphql?.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -138,6 +167,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
         await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);
         await Promise.race([routes?.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
         routes?.destroy();
+        graphql?.close();
         await Promise.race([pool.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
         pool.destroy();
         authn.close();

@@ -124,8 +124,9 @@ async function runScenario(s: Scenario, env: BenchEnv, driver: LoadDriver, pids:
   log(`${s.name}: starting ${run.map((t) => t.name).join(', ')}`);
   const started: Array<{ spec: TargetSpec; target: RunningTarget; rounds: TargetRounds }> = [];
   try {
-    // All at once (nothing is measured yet); if one fails, the others are stopped below.
-    const starts = await Promise.allSettled(run.map((spec) => spec.start(env)));
+    // A few at a time (nothing is measured yet: 20+ sidecars parsing 1,000 rules at once on 2
+    // cores missed the 30 s ready timeout); if one fails, the others are stopped below.
+    const starts = await settledInBatches(run.map((spec) => () => spec.start(env)), 4);
     starts.forEach((st, i) => {
       if (st.status !== 'fulfilled') return;
       const spec = run[i]!;
@@ -153,6 +154,12 @@ async function runScenario(s: Scenario, env: BenchEnv, driver: LoadDriver, pids:
     await Promise.all(started.map(({ target }) => target.stop()));
   }
   return report;
+}
+
+async function settledInBatches<T>(jobs: ReadonlyArray<() => Promise<T>>, size: number): Promise<PromiseSettledResult<T>[]> {
+  const out: PromiseSettledResult<T>[] = [];
+  for (let i = 0; i < jobs.length; i += size) out.push(...(await Promise.allSettled(jobs.slice(i, i + size).map((job) => job()))));
+  return out;
 }
 
 async function profileTarget(name: string, env: BenchEnv, pids: Pids): Promise<void> {

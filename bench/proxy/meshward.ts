@@ -1,6 +1,6 @@
-// Runs the built sidecar (dist/sidecar/cli/meshward.js) as a child process for the
-// benchmark, with optional Node flags (--cpu-prof cannot go through NODE_OPTIONS), and
-// waits for its "meshward ready" log line. Audit records go to a file, logs to stderr.
+// Runs the built sidecar (dist/sidecar/cli/meshward.js) as a child process for the benchmark,
+// with optional Node flags (--cpu-prof cannot go through NODE_OPTIONS), and waits for its
+// "meshward ready" line (a primary names its workers). Audit to a file, logs to stderr.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,8 @@ const MAX_KEPT_LINES = 200;
 
 export interface MeshwardProcess {
   readonly proc: ChildProcess;
+  /** The process, and its workers when the config has `workers` > 1 (from the ready line). */
+  readonly pids: number[];
   readonly inboundPort: number;
   /** The outbound listener's port, when the config has one (0 otherwise). */
   readonly outboundPort: number;
@@ -52,8 +54,10 @@ export async function startMeshward(
   }
   // Keep reading stderr so a chatty sidecar never blocks on a full pipe.
   proc.stderr!.resume();
+  const workerPids = Array.isArray(ready.workerPids) ? ready.workerPids.filter((p): p is number => typeof p === 'number') : [];
   return {
     proc,
+    pids: [proc.pid!, ...workerPids],
     inboundPort: splitHostPort(ready.inbound).port,
     outboundPort: typeof ready.outbound === 'string' ? splitHostPort(ready.outbound).port : 0,
     stop: () => processes.stop(proc, 'SIGTERM'),

@@ -142,7 +142,8 @@ export function renderScenario(s: ScenarioReport, rate: number): string {
 /**
  * Paired comparisons within the run (median over rounds of per-round ratios): a change
  * against the build before it (`X` vs `X@before`), another Node against this one (`X@nodeN`
- * vs `X`), and meshward against the naive Node pass-through on the same Node.
+ * vs `X`), 2 workers against 1 (`X-w2` vs `X`), and meshward against the naive Node
+ * pass-through on the same Node.
  */
 export function renderPairs(s: ScenarioReport): string {
   const byName = new Map(s.targets.map((t) => [t.name, t]));
@@ -160,6 +161,8 @@ export function renderPairs(s: ScenarioReport): string {
       const base = byName.get(t.name.slice(0, at));
       if (base !== undefined) pair(t, base, 'other Node vs this one');
     }
+    const one = t.name.includes('-w2') ? byName.get(t.name.replace('-w2', '')) : undefined;
+    if (one !== undefined) pair(t, one, '2 workers vs 1 process, same variant');
     if (t.name.startsWith('meshward') && !t.name.includes('@before')) {
       const suffix = at > 0 ? t.name.slice(at) : '';
       const floor = byName.get(`node-passthrough${suffix}`);

@@ -1,9 +1,7 @@
 // What the benchmark measures: the targets of each scenario, and how each one is started.
 // A target is the path between the load driver and the app; its "proxy pids" are the
 // processes whose CPU and memory are charged to it (none for the direct call).
-//
-// meshward variants are config-driven: one entry in MESHWARD_VARIANTS each. An entry with
-// `pending` is listed in the report but not run; delete `pending` when its feature lands.
+// meshward variants are config-driven: one entry in MESHWARD_VARIANTS (meshward-variants.ts) each.
 
 import { join } from 'node:path';
 import { writeSidecarConfig } from '../../integration/support/config-fixtures.js';
@@ -11,6 +9,7 @@ import { freePort } from '../../integration/support/ports.js';
 import type { Pki, Svid } from '../../integration/support/tls-fixtures.js';
 import type { LoadTarget } from './load-protocol.js';
 import { startMeshward } from './meshward.js';
+import { MESHWARD_VARIANTS, sidecarExtraYaml, type MeshwardVariant } from './meshward-variants.js';
 import { startNginx } from './nginx.js';
 import { fork } from 'node:child_process';
 import { writeBenchPolicies } from './policies.js';
@@ -48,20 +47,6 @@ export interface TargetSpec {
   start(env: BenchEnv): Promise<RunningTarget>;
 }
 
-export interface MeshwardVariant {
-  readonly name: string;
-  readonly label: string;
-  /** true: no policies at all, every authenticated caller allowed (default deny relaxed). */
-  readonly allowAnyAuthenticated: boolean;
-  /** 0 = no policy files; otherwise the 1,000-rule set of policies.ts. */
-  readonly rbacRules: 0 | 1000;
-  /** A memory rate limit on the benchmark's rule (never refuses at benchmark rates). */
-  readonly rateLimit?: boolean;
-  /** Parent-based trace sampling ratio, spans exported over OTLP/HTTP to a sink. */
-  readonly tracingSampling?: number;
-  readonly pending?: string;
-}
-
 /**
  * How a Node-based proxy is run: the default (this checkout's dist/ on this Node), or an
  * extra build compared in the same run — another Node binary (production runs Node 24)
@@ -80,39 +65,7 @@ export interface NodeBuild {
 
 export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
 
-export const MESHWARD_VARIANTS: readonly MeshwardVariant[] = [
-  { name: 'meshward-off', label: 'meshward, everything off', allowAnyAuthenticated: true, rbacRules: 0 },
-  { name: 'meshward-rbac', label: 'meshward, mTLS identity + 1,000 RBAC rules', allowAnyAuthenticated: false, rbacRules: 1000 },
-  {
-    name: 'meshward-rbac-ratelimit',
-    label: 'meshward, + memory rate limit',
-    allowAnyAuthenticated: false,
-    rbacRules: 1000,
-    rateLimit: true,
-  },
-  {
-    name: 'meshward-realistic',
-    label: 'meshward, + tracing at 1% sampling (realistic)',
-    allowAnyAuthenticated: false,
-    rbacRules: 1000,
-    rateLimit: true,
-    tracingSampling: 0.01,
-  },
-];
-
-function sidecarExtraYaml(env: BenchEnv, name: string, variant: MeshwardVariant, policyDir: string | undefined, outbound?: string): string {
-  const lines = [`audit:`, `  file: ${JSON.stringify(join(env.dir, `${name}-audit.log`))}`];
-  if (policyDir !== undefined) lines.push(`policies: [${JSON.stringify(policyDir)}]`);
-  if (variant.rateLimit) lines.push('rateLimit:', '  store: memory');
-  if (variant.tracingSampling !== undefined) {
-    if (env.otlpEndpoint === undefined) throw new Error(`${name}: tracing needs the OTLP sink`);
-    lines.push('telemetry:', `  serviceName: ${name}`, `  otlp: { endpoint: ${JSON.stringify(env.otlpEndpoint)}, protocol: http/protobuf }`, `  sampling: ${variant.tracingSampling}`);
-  }
-  if (outbound !== undefined) lines.push(outbound);
-  return lines.join('\n');
-}
-
-async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pids: number[]; port: number; stop(): Promise<void> }> {
   const policyDir =
     variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true });
   const config = await writeSidecarConfig(env.dir, {
@@ -124,7 +77,7 @@ async function startMeshwardInbound(env: BenchEnv, name: string, variant: Meshwa
     extra: sidecarExtraYaml(env, name, variant, policyDir),
   });
   const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv });
-  return { pid: sidecar.proc.pid!, port: sidecar.inboundPort, stop: sidecar.stop };
+  return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop };
 }
 
 const tlsClient = (env: BenchEnv): NonNullable<LoadTarget['tls']> => ({
@@ -193,7 +146,7 @@ export function meshwardInbound(variant: MeshwardVariant, build: NodeBuild = DEF
     ...(variant.pending === undefined ? {} : { pending: variant.pending }),
     async start(env) {
       const m = await startMeshwardInbound(env, name, variant, build);
-      return { proxyPids: [m.pid], load: { authority: `127.0.0.1:${m.port}`, tls: tlsClient(env) }, stop: m.stop };
+      return { proxyPids: m.pids, load: { authority: `127.0.0.1:${m.port}`, tls: tlsClient(env) }, stop: m.stop };
     },
   };
 }
@@ -265,7 +218,7 @@ export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAUL
         throw err;
       });
       return {
-        proxyPids: [outbound.proc.pid!, inbound.pid],
+        proxyPids: [...outbound.pids, ...inbound.pids],
         load: { authority: `127.0.0.1:${outPort}` },
         stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
       };
@@ -280,6 +233,9 @@ export interface Scenario {
   readonly driver: 'node' | 'h2load';
   readonly targets: readonly TargetSpec[];
 }
+
+/** An earlier build (--baseline) may not know newer config keys such as `workers`. */
+const variantsFor = (b: NodeBuild): readonly MeshwardVariant[] => (b.cli === undefined ? MESHWARD_VARIANTS : MESHWARD_VARIANTS.filter((v) => v.workers === undefined));
 
 /**
  * The scenarios. Every Node-based proxy runs once per build (`builds`, the default first):
@@ -297,14 +253,14 @@ export function scenarios(builds: readonly NodeBuild[] = [DEFAULT_BUILD]): Scena
         nginxInbound,
         // The pass-through has no dist/ build of its own: it runs once per Node binary.
         ...perBuild((b) => (b.cli === undefined ? [nodePassthrough(b)] : [])),
-        ...perBuild((b) => MESHWARD_VARIANTS.map((v) => meshwardInbound(v, b))),
+        ...perBuild((b) => variantsFor(b).map((v) => meshwardInbound(v, b))),
       ],
     },
     {
       name: 'mesh',
       title: 'mesh path: client → outbound proxy (h2c) → inbound proxy (mTLS) → app (h2c); h2load',
       driver: 'h2load',
-      targets: [direct, nginxPair, ...perBuild((b) => MESHWARD_VARIANTS.map((v) => meshwardPair(v, b)))],
+      targets: [direct, nginxPair, ...perBuild((b) => variantsFor(b).map((v) => meshwardPair(v, b)))],
     },
   ];
 }

@@ -9,11 +9,13 @@ import type { HostPort } from '../config/schema.js';
 export interface AdminState {
   /** Reasons the sidecar is not ready; empty when it is. */
   notReadyReasons(): readonly string[];
-  /** JSON-serializable views, computed on request. */
+  /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
   config(): unknown;
   policies(): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */
   metrics?(): Promise<string>;
+  /** More JSON views by path (the primary's /workers). */
+  readonly views?: Readonly<Record<string, () => unknown>>;
 }
 
 export interface AdminServer {
@@ -46,8 +48,11 @@ export async function startAdminServer(listen: HostPort, state: AdminState): Pro
           (err: unknown) => send(res, 500, `metrics failed: ${String(err)}\n`),
         );
         return;
-      default:
-        return send(res, 404, 'not found\n');
+      default: {
+        const views = state.views;
+        const view = path !== undefined && views !== undefined && Object.hasOwn(views, path) ? views[path] : undefined;
+        return view === undefined ? send(res, 404, 'not found\n') : sendJson(res, view());
+      }
     }
   });
   server.headersTimeout = 10_000;
@@ -71,7 +76,13 @@ function send(res: http.ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+/** `value` may be a promise (a view the primary asks a worker for). */
 function sendJson(res: http.ServerResponse, value: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(value, null, 2) + '\n');
+  Promise.resolve(value).then(
+    (v) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(v, null, 2) + '\n');
+    },
+    (err: unknown) => send(res, 500, `failed: ${String(err)}\n`),
+  );
 }

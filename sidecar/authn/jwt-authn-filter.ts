@@ -3,16 +3,16 @@
 // authorization decides whether it needed one (DESIGN §5). Sits between identity and authz.
 
 import { RejectCode } from '../core/codes.js';
-import { reject, type CallContext, type Filter, type FilterResult } from '../core/filter.js';
+import { reject, type CallInfo, type Filter, type FilterResult } from '../core/filter.js';
 import { JwtAuthenticator, type AuthnResult, type JwtAuthenticatorOptions, type JwtFailure, type ProviderConfig } from './jwt-authenticator.js';
 
 /** Told every token check's outcome (metrics): the provider (undefined if none could be chosen) and "ok" or the failure. */
 export type JwtResultListener = (provider: string | undefined, result: 'ok' | JwtFailure) => void;
 
-export function jwtAuthnFilter(auth: JwtAuthenticator, onResult?: JwtResultListener): Filter {
+export function jwtAuthnFilter(auth: JwtAuthenticator, onResult?: JwtResultListener): Filter<CallInfo> {
   return {
     name: 'jwt-authn',
-    apply(ctx: CallContext): FilterResult | Promise<FilterResult> {
+    apply(ctx: CallInfo): FilterResult | Promise<FilterResult> {
       // The headers object keeps only the first authorization value; rawHeaders has them all.
       // Reading the object first keeps calls without a token free of the scan.
       const first = ctx.headers.authorization;
@@ -34,7 +34,7 @@ export function jwtAuthnFilterFor(
   providers: readonly ProviderConfig[],
   opts?: JwtAuthenticatorOptions,
   onResult?: JwtResultListener,
-): { readonly filter: Filter; close(): void } {
+): { readonly filter: Filter<CallInfo>; close(): void } {
   if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), close: () => {} };
   const auth = new JwtAuthenticator(providers, opts);
   return { filter: jwtAuthnFilter(auth, onResult), close: () => auth.close() };
@@ -42,10 +42,10 @@ export function jwtAuthnFilterFor(
 
 const DUPLICATE = reject(RejectCode.UNAUTHENTICATED, 'jwt_duplicate_header', 'more than one authorization header');
 
-function duplicateAuthorizationFilter(): Filter {
+function duplicateAuthorizationFilter(): Filter<CallInfo> {
   return {
     name: 'authorization-header',
-    apply(ctx: CallContext): FilterResult {
+    apply(ctx: CallInfo): FilterResult {
       const first = ctx.headers.authorization;
       if (first === undefined) return undefined;
       return authorizationValues(ctx.rawHeaders, first).length > 1 ? DUPLICATE : undefined;
@@ -53,7 +53,7 @@ function duplicateAuthorizationFilter(): Filter {
   };
 }
 
-function settle(ctx: CallContext, result: AuthnResult, onResult: JwtResultListener | undefined): FilterResult {
+function settle(ctx: CallInfo, result: AuthnResult, onResult: JwtResultListener | undefined): FilterResult {
   if (result.ok) {
     ctx.jwt = result.jwt;
     if (onResult !== undefined && result.jwt !== undefined) onResult(result.jwt.provider, 'ok');

@@ -1,11 +1,6 @@
 #!/usr/bin/env node
-// meshward command line (DESIGN §2): dispatches to one module per command.
-
-import { runCertsCommand } from './certs.js';
-import { runInjectCommand } from './inject.js';
-import { runInjectorCommand } from './injector.js';
-import { runPolicyCommand } from './policy.js';
-import { runRunCommand } from './run.js';
+// meshward command line (DESIGN §2): dispatches to one module per command, loaded only when
+// that command runs (`run` need not carry certs' @peculiar/x509 or inject's Kubernetes models).
 
 const USAGE = `usage: meshward <command> [options]
 
@@ -14,6 +9,7 @@ commands:
   policy lint PATH...      validate policy files (file:line:col for each problem)
   policy test PATH...      run policy test cases (kind: PolicyTest)
   policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
+  policy explain --config FILE --graphql QUERY [--method /path] [--principal ID] [--jwt TOKEN | --claims JSON]
                            print the decision for a call and why
   certs init|issue ...     development CA and SPIFFE workload certificates
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
@@ -21,11 +17,11 @@ commands:
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runRunCommand,
-  certs: runCertsCommand,
-  policy: runPolicyCommand,
-  inject: runInjectCommand,
-  injector: runInjectorCommand,
+  run: async (argv) => (await import('./run.js')).runRunCommand(argv),
+  certs: async (argv) => (await import('./certs.js')).runCertsCommand(argv),
+  policy: async (argv) => (await import('./policy.js')).runPolicyCommand(argv),
+  inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
+  injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -34,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
     process.stderr.write(`meshward: unknown command "${name}"\n${USAGE}`);
     return 2;

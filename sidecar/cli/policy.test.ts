@@ -1,6 +1,6 @@
 // `meshward policy lint|test|explain` against real files in a temp folder: output and exit codes.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -236,12 +236,46 @@ test('explain --claims: a JSON payload, attributed to the provider the rule name
   assert.match(unknown.out, /^principal {2}\(none: plaintext caller\)$/m);
 });
 
-test('explain: --graphql is not available yet (exit 2); usage and config errors exit 2', async () => {
+const GRAPHQL_POLICY = `apiVersion: meshward.dev/v1alpha1
+kind: Policy
+metadata: { name: shop }
+spec:
+  graphql:
+    - path: /graphql
+      allow: [ { principals: ["spiffe://cluster.local/ns/web/*"] } ]
+      limits: { depth: 3 }
+      fields:
+        - fields: ["User.email"]
+          allow: [ { principals: ["spiffe://cluster.local/ns/ops/*"] } ]
+`;
+
+test('explain --graphql: the analysis against each limit, the field rules met, exit 0 allow / 1 deny', async () => {
+  const dir = join(root, 'explain-graphql');
+  write('explain-graphql/policies/shop.yaml', GRAPHQL_POLICY);
+  const config = writeConfig(dir, ['policies']);
+  const schema = join(repo, 'demo', 'shop.graphql');
+  writeFileSync(config, readFileSync(config, 'utf8').replace('inbound: { app: 127.0.0.1:8080 }', `inbound: { app: 127.0.0.1:8080, graphql: { schemaFile: ${JSON.stringify(schema)} } }`));
+  const web = 'spiffe://cluster.local/ns/web/sa/frontend';
+  const ok = await run('explain', '--config', config, '--principal', web, '--graphql', '{ me { name } }');
+  assert.equal(ok.code, 0, ok.out + ok.err);
+  assert.match(ok.out, /^endpoint {3}ALLOW \(allowed\) by shop:graphql\[0\]$/m);
+  assert.match(ok.out, /^ {2}ok\s+depth\s+2 \/ 3 \(shop:graphql\[0\]\)$/m);
+  assert.match(ok.out, /^decision {3}ALLOW$/m);
+  const field = await run('explain', '--config', config, '--principal', web, '--graphql', '{ me { ...F } } fragment F on User { e: email }');
+  assert.equal(field.code, 1);
+  assert.match(field.out, /field {4}User\.email at me\.email: DENY \(no_allow_match\)/);
+  assert.match(field.out, /^decision {3}DENY \(field_no_allow_match\)$/m);
+  const deep = await run('explain', '--config', config, '--principal', web, '--graphql', '{ me { friends { friends { id } } } }');
+  assert.equal(deep.code, 1);
+  assert.match(deep.out, /OVER\s+depth\s+4 \/ 3/);
+  const outsider = await run('explain', '--config', config, '--graphql', '{ me { name } }');
+  assert.equal(outsider.code, 1);
+  assert.match(outsider.out, /^endpoint {3}DENY \(no_allow_match\)/m);
+});
+
+test('explain: usage and config errors exit 2', async () => {
   const dir = join(root, 'explain');
   const config = writeConfig(dir, ['policies']);
-  const gql = await run('explain', '--config', config, '--method', 'a.B/C', '--graphql', '{ me { id } }');
-  assert.equal(gql.code, 2);
-  assert.equal(gql.err, 'GraphQL explain is not available yet');
   const usage = [
     ['explain', '--method', 'a.B/C'],
     ['explain', '--config', config],

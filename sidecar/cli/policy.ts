@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SidecarConfig } from '../config/schema.js';
+import { explainGraphql } from '../graphql/explain-graphql.js';
+import { SchemaStore } from '../graphql/schema-store.js';
 import { parseGrpcPath } from '../grpc/path.js';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import { compilePolicies } from '../policy/compile.js';
@@ -28,6 +30,7 @@ const USAGE = `Usage:
   meshward policy lint [--config FILE] PATH...
   meshward policy test PATH...
   meshward policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
+  meshward policy explain --config FILE --graphql QUERY [--method /path] [--principal ID] [--jwt TOKEN | --claims JSON]
 
 lint     validates policy files and folders (*.yaml, *.yml; folders are not recursive).
          Problems go to stderr as FILE:LINE:COL: /path: message. With --config, JWT
@@ -140,11 +143,8 @@ function explain(args: string[], io: PolicyIo): number {
       graphql: { type: 'string' },
     },
   });
-  if (values.graphql !== undefined) {
-    io.err('GraphQL explain is not available yet');
-    return 2;
-  }
   if (values.config === undefined) throw new UsageError('explain needs --config FILE');
+  if (values.graphql !== undefined) return explainGraphqlCommand(values.config, values.graphql, values, io);
   if (values.method === undefined) throw new UsageError('explain needs --method package.Service/Method');
   if (values.jwt !== undefined && values.claims !== undefined) throw new UsageError('give --jwt or --claims, not both');
   const method = parseGrpcPath(values.method.startsWith('/') ? values.method : `/${values.method}`);
@@ -172,6 +172,38 @@ function explain(args: string[], io: PolicyIo): number {
   const explanation = snapshot.explain(facts);
   for (const line of formatExplanation(explanation, snapshot, notes)) io.out(line);
   return explanation.decision.decision === 'deny' ? 1 : 0;
+}
+
+/** `explain --graphql QUERY`: the endpoint is inbound.graphql.path, or `--method /path`. */
+function explainGraphqlCommand(configPath: string, query: string, values: { method?: string; principal?: string; jwt?: string; claims?: string }, io: PolicyIo): number {
+  if (values.jwt !== undefined && values.claims !== undefined) throw new UsageError('give --jwt or --claims, not both');
+  const config = loadConfigOrReport(configPath, io);
+  if (config === undefined) return 2;
+  const path = values.method?.startsWith('/') === true ? values.method : (config.inbound.graphql?.path ?? '/graphql');
+  const loaded = loadPolicySources(config.policies.map(displayPath), { providers: config.jwt.providers.map((p) => p.name) });
+  if (!loaded.ok) {
+    io.err(`the policies of ${configPath} are invalid:`);
+    for (const p of loaded.problems) io.err(p);
+    return 2;
+  }
+  let schema: SchemaStore;
+  try {
+    schema = new SchemaStore(config.inbound.graphql?.schemaFile);
+  } catch (err) {
+    io.err(`the GraphQL schema of ${configPath} is invalid:\n${(err as Error).message}`);
+    return 2;
+  }
+  const snapshot = compilePolicies(loaded);
+  const notes: string[] = [];
+  const payload = values.jwt !== undefined ? decodeJwtPayload(values.jwt) : values.claims !== undefined ? parseClaims(values.claims) : undefined;
+  const jwt = payload === undefined ? undefined : toVerifiedJwt(payload, values.jwt !== undefined, config, snapshot.graphqlRule(path)?.access, notes);
+  const facts: CallFacts = { method: `graphql:${path}`, principal: values.principal, jwt };
+  const result = explainGraphql({ snapshot, path, analyzer: schema.analyzer, facts, query });
+  io.out(`policies   ${snapshot.sources.length} files, version ${snapshot.version}`);
+  io.out(`principal  ${facts.principal ?? '(none: plaintext caller)'}`);
+  for (const n of notes) io.out(`note       ${n}`);
+  for (const line of result.lines) io.out(line);
+  return result.allowed ? 0 : 1;
 }
 
 /** The screen `policy explain` prints. */

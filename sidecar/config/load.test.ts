@@ -1,5 +1,6 @@
 // Tests for loadConfig/parseConfig: defaults, conversions, and the `FILE:LINE:COL: /path:` of every problem.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,7 @@ test('a minimal file gets every default', () => {
     telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
     shutdown: { drainTimeout: 20_000 },
+    workers: 1,
   };
   assert.deepEqual(config, expected);
   assert.equal('outbound' in config, false);
@@ -154,6 +156,14 @@ test('a bad duration is reported at the value', () => {
   const config = parseConfig(MIN + '  maxTimeout: 1m30s\nshutdown: { drainTimeout: 0s }\n', 'sidecar.yaml');
   assert.equal(config.inbound.maxTimeout, 90_000);
   assert.equal(config.shutdown.drainTimeout, 0);
+});
+
+test('workers: 1..64 or "auto" (one per available CPU); anything else is reported at the value', () => {
+  assert.equal(parseConfig(MIN + 'workers: 2\n', 'sidecar.yaml').workers, 2);
+  assert.equal(parseConfig(MIN + 'workers: auto\n', 'sidecar.yaml').workers, Math.min(64, availableParallelism()));
+  expectProblem(MIN + 'workers: 0\n', 'sidecar.yaml:10:10: /workers: expected at least 1, got 0');
+  expectProblem(MIN + 'workers: 65\n', 'sidecar.yaml:10:10: /workers: expected at most 64, got 65');
+  for (const bad of ['1.5', '"2"', 'all']) expectProblem(MIN + `workers: ${bad}\n`, 'sidecar.yaml:10:10: /workers: expected an integer from 1 to 64, or "auto", got ');
 });
 
 test('a bad address is reported; listeners may use port 0, upstreams may not', () => {

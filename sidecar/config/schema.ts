@@ -1,10 +1,11 @@
 // The sidecar config file format (DESIGN §3): the one schema that validates a parsed file
 // and converts it (durations → ms, addresses → HostPort, paths → absolute).
 // CONTROL path. Keys are a user-facing contract: add keys, never rename them.
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
-import { expected } from './issue-message.js';
+import { expected, expecting } from './issue-message.js';
 
 export type { HostPort } from './fields.js';
 
@@ -144,6 +145,11 @@ export function createSidecarConfigSchema(baseDir: string) {
     rateLimit: rateLimit.prefault({}),
     telemetry: telemetry.prefault({}),
     audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),
+    workers: z
+      .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
+      .transform((w) => (w === 'auto' ? Math.min(64, availableParallelism()) : w))
+      .prefault(1)
+      .meta({ description: 'Processes serving the listeners (node:cluster); "auto" = one per available CPU. Limits stay correct: README "Workers".' }),
     shutdown: z
       .strictObject({
         drainTimeout: duration({ positive: false })

@@ -3,12 +3,12 @@
 // A throw is a bug: the chain turns it into INTERNAL (fail closed).
 
 import { RejectCode } from './codes.js';
-import type { CallContext, Filter, FilterResult, Rejection } from './filter.js';
+import type { CallInfo, Filter, FilterResult, Rejection } from './filter.js';
 import { log } from './log.js';
 
 export type ChainResult = FilterResult | Promise<FilterResult>;
 
-export function runChain(filters: readonly Filter[], ctx: CallContext, from = 0): ChainResult {
+export function runChain<C extends CallInfo>(filters: readonly Filter<C>[], ctx: C, from = 0): ChainResult {
   for (let i = from; i < filters.length; i++) {
     const filter = filters[i]!;
     let result: FilterResult | Promise<FilterResult>;
@@ -29,7 +29,7 @@ export function runChain(filters: readonly Filter[], ctx: CallContext, from = 0)
   return undefined;
 }
 
-function failClosed(filter: Filter, err: unknown): Rejection {
+function failClosed(filter: { readonly name: string }, err: unknown): Rejection {
   log.error('filter threw; failing closed', { filter: filter.name, error: String(err) });
   return { code: RejectCode.INTERNAL, reason: 'filter_error', detail: `${filter.name}: ${String(err)}` };
 }

@@ -18,6 +18,18 @@ export const RejectCode = {
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
+  /** GraphQL over HTTP: a request that is not a GraphQL request (JSON, parameters, media type of the body). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** GraphQL: a document that does not parse, or no single operation to run (400). */
+  GRAPHQL_INVALID: 'GRAPHQL_INVALID',
+  /** GraphQL: a document that parses but fails validation against the schema (422). */
+  GRAPHQL_VALIDATION: 'GRAPHQL_VALIDATION',
+  /** GraphQL: depth, cost, aliases, root fields, tokens, directives or batch over the bound. */
+  GRAPHQL_LIMIT: 'GRAPHQL_LIMIT',
+  /** GraphQL over HTTP: a method the endpoint does not serve (a mutation over GET, PUT...). */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** HTTP/1.1 on a path that is not a GraphQL endpoint. */
+  NOT_FOUND: 'NOT_FOUND',
 } as const;
 export type RejectCode = (typeof RejectCode)[keyof typeof RejectCode];
 
@@ -42,20 +54,28 @@ export interface WireReply {
   readonly httpStatus: number;
   /** Short, generic text for the caller. Never the rule or the condition. */
   readonly message: string;
+  /** `extensions.code` of a GraphQL error reply. */
+  readonly graphqlCode: string;
 }
 
 export const wireReplies: Readonly<Record<RejectCode, WireReply>> = Object.freeze({
-  UNAUTHENTICATED: { grpcStatus: GrpcStatus.UNAUTHENTICATED, httpStatus: 401, message: 'unauthenticated' },
-  PERMISSION_DENIED: { grpcStatus: GrpcStatus.PERMISSION_DENIED, httpStatus: 403, message: 'permission denied' },
-  MALFORMED_PATH: { grpcStatus: GrpcStatus.PERMISSION_DENIED, httpStatus: 400, message: 'malformed method path' },
-  UNSUPPORTED_MEDIA_TYPE: { grpcStatus: undefined, httpStatus: 415, message: 'unsupported media type' },
-  HEADERS_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 431, message: 'request headers too large' },
-  RATE_LIMITED: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 429, message: 'rate limit exceeded' },
-  MESSAGE_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 413, message: 'message too large' },
-  LIMIT_STORE_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'rate limit store unavailable' },
-  UPSTREAM_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'upstream unavailable' },
-  NO_ROUTE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'meshward: no outbound route for this authority' },
-  DEADLINE_EXCEEDED: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 504, message: 'deadline exceeded' },
-  SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'shutting down' },
-  INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, message: 'internal error' },
+  UNAUTHENTICATED: { grpcStatus: GrpcStatus.UNAUTHENTICATED, httpStatus: 401, message: 'unauthenticated', graphqlCode: 'UNAUTHENTICATED' },
+  PERMISSION_DENIED: { grpcStatus: GrpcStatus.PERMISSION_DENIED, httpStatus: 403, message: 'permission denied', graphqlCode: 'FORBIDDEN' },
+  MALFORMED_PATH: { grpcStatus: GrpcStatus.PERMISSION_DENIED, httpStatus: 400, message: 'malformed method path', graphqlCode: 'BAD_REQUEST' },
+  UNSUPPORTED_MEDIA_TYPE: { grpcStatus: undefined, httpStatus: 415, message: 'unsupported media type', graphqlCode: 'UNSUPPORTED_MEDIA_TYPE' },
+  HEADERS_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 431, message: 'request headers too large', graphqlCode: 'HEADERS_TOO_LARGE' },
+  RATE_LIMITED: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 429, message: 'rate limit exceeded', graphqlCode: 'RATE_LIMITED' },
+  MESSAGE_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 413, message: 'message too large', graphqlCode: 'BODY_TOO_LARGE' },
+  LIMIT_STORE_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'rate limit store unavailable', graphqlCode: 'LIMIT_STORE_UNAVAILABLE' },
+  UPSTREAM_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'upstream unavailable', graphqlCode: 'UPSTREAM_UNAVAILABLE' },
+  NO_ROUTE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'meshward: no outbound route for this authority', graphqlCode: 'NO_ROUTE' },
+  DEADLINE_EXCEEDED: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 504, message: 'deadline exceeded', graphqlCode: 'DEADLINE_EXCEEDED' },
+  SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'shutting down', graphqlCode: 'SHUTTING_DOWN' },
+  INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, message: 'internal error', graphqlCode: 'INTERNAL_SERVER_ERROR' },
+  BAD_REQUEST: { grpcStatus: undefined, httpStatus: 400, message: 'bad request', graphqlCode: 'BAD_REQUEST' },
+  GRAPHQL_INVALID: { grpcStatus: undefined, httpStatus: 400, message: 'invalid GraphQL request', graphqlCode: 'GRAPHQL_PARSE_FAILED' },
+  GRAPHQL_VALIDATION: { grpcStatus: undefined, httpStatus: 422, message: 'invalid GraphQL document', graphqlCode: 'GRAPHQL_VALIDATION_FAILED' },
+  GRAPHQL_LIMIT: { grpcStatus: undefined, httpStatus: 422, message: 'operation exceeds a limit', graphqlCode: 'LIMIT_EXCEEDED' },
+  METHOD_NOT_ALLOWED: { grpcStatus: undefined, httpStatus: 405, message: 'method not allowed', graphqlCode: 'METHOD_NOT_ALLOWED' },
+  NOT_FOUND: { grpcStatus: undefined, httpStatus: 404, message: 'not found', graphqlCode: 'NOT_FOUND' },
 });

@@ -22,6 +22,15 @@ export interface Rejection {
    * `grpc-status-details-bin`), or HTTP headers (e.g. `retry-after`). Built once, not per call.
    */
   readonly replyHeaders?: Readonly<OutgoingHttpHeaders>;
+  /**
+   * GraphQL replies: `extensions` of the error (DESIGN §5), e.g. `{ code: 'MAX_DEPTH_LIMIT',
+   * limit: 8, actual: 12 }`; without it the reply's code is derived from `code`.
+   */
+  readonly graphqlExtensions?: Readonly<Record<string, string | number>>;
+  /** When a refused caller may try again (rate limits, cost budgets): `Retry-After` of HTTP replies. */
+  readonly retryAfterMs?: number;
+  /** GraphQL replies: a short message for the caller instead of the code's generic one (never the query). */
+  readonly graphqlMessage?: string;
 }
 
 /** A synchronous look at each request chunk before it is forwarded; a Rejection ends the call. */
@@ -29,9 +38,9 @@ export interface ChunkGuard {
   check(chunk: Buffer): Rejection | undefined;
 }
 
-/** Per-call state. Created once per stream; filters may fill the mutable fields. */
-export interface CallContext {
-  readonly stream: ServerHttp2Stream;
+/** What every call has, whatever its protocol: what identity, authn, authz and the observers read. */
+export interface CallInfo {
+  readonly protocol: 'grpc' | 'graphql';
   readonly headers: IncomingHttpHeaders;
   /** Name/value pairs as received (duplicates kept), for checks the headers object hides. */
   readonly rawHeaders: readonly string[];
@@ -53,16 +62,34 @@ export interface CallContext {
   trace?: CallTrace | undefined;
   /** Set by the pipeline once the chain has run: the refusal, or undefined (forwarded). */
   rejection?: Rejection | undefined;
+  /** A limit in audit mode that would have refused this call: it goes on, and the audit log records this. */
+  auditedLimit?: Rejection | undefined;
+  /** Set by the forwarder when meshward ends a call it had already forwarded (requestGuard refused a message). */
+  lateRejection?: Rejection | undefined;
+  /** GraphQL calls: the operation(s), once analyzed (graphql/graphql-guard.ts). */
+  graphql?: GraphqlCallInfo | undefined;
+}
+
+/** What the GraphQL guard learned about a call: spans, metrics and the audit log show it. */
+export interface GraphqlCallInfo {
+  /** query | mutation | subscription; of the first operation of a batch. */
+  readonly operationType: string | undefined;
+  readonly operationName: string | undefined;
+  /** Summed over a batch. */
+  readonly cost: number | undefined;
+  /** 1 unless the request was a batch. */
+  readonly operations: number;
+}
+
+/** Per-call state of a gRPC call. Created once per stream; filters may fill the mutable fields. */
+export interface CallContext extends CallInfo {
+  readonly stream: ServerHttp2Stream;
   /** Set by the limits filter (ratelimit/): checks request chunks before the forwarder writes them (maxMessageBytes). */
   requestGuard?: ChunkGuard | undefined;
   /** Set by filters that shape the bytes (bandwidth): the forwarder pipes caller → these → app, in order. */
   requestTransforms?: readonly Transform[] | undefined;
   /** As requestTransforms, for app → caller. */
   responseTransforms?: readonly Transform[] | undefined;
-  /** A limit in audit mode that would have refused this call: it goes on, and the audit log records this. */
-  auditedLimit?: Rejection | undefined;
-  /** Set by the forwarder when meshward ends a call it had already forwarded (requestGuard refused a message). */
-  lateRejection?: Rejection | undefined;
 }
 
 /** The call's place in a distributed trace, as the audit log and the forwarder need it. */
@@ -81,9 +108,10 @@ export interface CallTrace {
 
 export type FilterResult = Rejection | undefined;
 
-export interface Filter {
+/** A step of a listener's chain. Filters that read only CallInfo serve gRPC and GraphQL calls alike. */
+export interface Filter<C extends CallInfo = CallContext> {
   readonly name: string;
-  apply(ctx: CallContext): FilterResult | Promise<FilterResult>;
+  apply(ctx: C): FilterResult | Promise<FilterResult>;
 }
 
 export function reject(code: RejectCode, reason: string, detail?: string, rule?: string): Rejection {

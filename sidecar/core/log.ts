@@ -10,9 +10,15 @@ export function setLogLevel(level: LogLevel): void {
   threshold = order[level];
 }
 
+/** Fields added to every record of this process (a worker's number, cli/workers.ts). */
+let processFields: Record<string, unknown> = {};
+export function setLogFields(fields: Record<string, unknown>): void {
+  processFields = fields;
+}
+
 function write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
   if (order[level] < threshold) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...processFields, ...fields });
   process.stderr.write(line + '\n');
 }
 

@@ -2,7 +2,7 @@
 // the audit log, metrics, spans, limiters that release on completion. The pipeline calls
 // them at three points; each hook is optional and must not throw or block.
 
-import type { CallContext, Rejection } from './filter.js';
+import type { CallContext, CallInfo, Rejection } from './filter.js';
 
 export interface CallOutcome {
   /** grpc-status the caller received (trailers, or a trailers-only answer); undefined if none was sent. */
@@ -17,11 +17,11 @@ export interface CallOutcome {
 
 export interface CallObserver {
   /** A stream arrived; the context is fresh (nothing decided yet). */
-  started?(ctx: CallContext): void;
+  started?(ctx: CallInfo): void;
   /** The chain finished: `rejection` refused the call, or undefined = it goes to the app. */
-  decided?(ctx: CallContext, rejection: Rejection | undefined): void;
+  decided?(ctx: CallInfo, rejection: Rejection | undefined): void;
   /** The caller's stream closed. Called once per started call. */
-  ended?(ctx: CallContext, outcome: CallOutcome): void;
+  ended?(ctx: CallInfo, outcome: CallOutcome): void;
 }
 
 /** What a closed server stream sent, read from Node's record of it. */

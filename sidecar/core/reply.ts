@@ -86,3 +86,32 @@ export function discardRequestBody(stream: ServerHttp2Stream): void {
   timer.unref();
   stream.once('close', () => clearTimeout(timer));
 }
+
+/** A GraphQL-over-HTTP error reply, ready to send. */
+export interface GraphqlReply {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: string;
+}
+
+export const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json';
+
+/**
+ * The reply to a GraphQL request meshward refuses: the code's HTTP status, and a GraphQL
+ * response with one error whose `extensions.code` is stable (DESIGN §5) and whose message is
+ * generic — never the query, the rule or a "did you mean" hint. Media type: the GraphQL
+ * response type when the caller accepts it (GraphQL over HTTP), else application/json.
+ */
+export function graphqlReply(rejection: Rejection, accept: string | undefined): GraphqlReply {
+  const wire = wireReplies[rejection.code];
+  const extensions = rejection.graphqlExtensions ?? { code: wire.graphqlCode };
+  const body = JSON.stringify({ errors: [{ message: rejection.graphqlMessage ?? wire.message, extensions }] });
+  const headers: OutgoingHttpHeaders = {
+    'content-type': accept !== undefined && accept.includes(GRAPHQL_RESPONSE_TYPE) ? `${GRAPHQL_RESPONSE_TYPE}; charset=utf-8` : 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  };
+  if (rejection.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(rejection.retryAfterMs / 1000)));
+  if (rejection.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  if (rejection.code === 'METHOD_NOT_ALLOWED') headers.allow = 'GET, POST';
+  return { status: wire.httpStatus, headers, body };
+}

@@ -3,12 +3,12 @@
 // (permissive mode only) continue as unauthenticated; authorization decides about them.
 
 import { RejectCode } from '../core/codes.js';
-import { reject, type CallContext, type Filter, type FilterResult } from '../core/filter.js';
+import { reject, type CallInfo, type Filter, type FilterResult } from '../core/filter.js';
 
-export function identityFilter(): Filter {
+export function identityFilter(): Filter<CallInfo> {
   return {
     name: 'identity',
-    apply(ctx: CallContext): FilterResult {
+    apply(ctx: CallInfo): FilterResult {
       const peer = ctx.peer;
       if (peer.authenticated || peer.transport === 'plaintext') return undefined;
       return reject(RejectCode.UNAUTHENTICATED, 'invalid_peer_identity', peer.error);

@@ -5,8 +5,8 @@
 // connections keep theirs. A bad or mismatched set is rejected: the old one stays.
 
 import { X509Certificate } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
+import { watchFolders } from '../core/folder-watch.js';
 import { log } from '../core/log.js';
 import { loadWorkloadIdentity, type IdentityFiles, type WorkloadIdentity } from './workload-identity.js';
 
@@ -21,8 +21,7 @@ export class IdentityStore {
   private identity: WorkloadIdentity;
   private readonly listeners: Array<(identity: WorkloadIdentity) => void> = [];
   private readonly resultListeners: Array<(result: RotationResult) => void> = [];
-  private watchers: FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private warnedFor: string | undefined;
   private lastError: string | undefined;
@@ -74,37 +73,18 @@ export class IdentityStore {
 
   /** Watches the folders of the three files (also sees rename-over and symlink swaps). */
   watch(): void {
-    const dirs = new Map<string, Set<string>>();
-    for (const file of [this.files.certFile, this.files.keyFile, this.files.caFile]) {
-      const dir = dirname(file);
-      if (!dirs.has(dir)) dirs.set(dir, new Set());
-      dirs.get(dir)!.add(basename(file));
-    }
-    for (const [dir] of dirs) {
-      try {
-        const w = watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', (err) => log.warn('certificate watch error', { dir, error: err.message }));
-        this.watchers.push(w);
-      } catch (err) {
-        log.warn('cannot watch certificate folder; rotation needs a restart', { dir, error: (err as Error).message });
-      }
-    }
+    const dirs = [this.files.certFile, this.files.keyFile, this.files.caFile].map((file) => dirname(file));
+    this.stopWatching?.();
+    this.stopWatching = watchFolders(dirs, () => this.reload(), 'certificate', DEBOUNCE_MS);
     this.checkExpiry();
     this.expiryTimer = setInterval(() => this.checkExpiry(), EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
   }
 
   close(): void {
-    clearTimeout(this.timer);
     clearInterval(this.expiryTimer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-  }
-
-  private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), DEBOUNCE_MS);
-    this.timer.unref();
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 
   private checkExpiry(): void {

@@ -4,14 +4,14 @@
 // default deny — for authenticated callers; it is logged at startup and shown in /config.
 
 import { RejectCode } from '../core/codes.js';
-import { reject, type CallContext, type Filter, type FilterResult } from '../core/filter.js';
+import { reject, type CallContext, type CallInfo, type Filter, type FilterResult } from '../core/filter.js';
 import type { CallFacts } from './model.js';
 import type { PolicyStore } from './policy-store.js';
 
-/** What authorization knows about a call that passed the gRPC request filter. */
-export function callFacts(ctx: CallContext): CallFacts {
+/** What authorization knows about a call: a gRPC call that passed the gRPC request filter, or a GraphQL call (its path). */
+export function callFacts(ctx: CallInfo): CallFacts {
   return {
-    method: ctx.method!.fullName,
+    method: ctx.method?.fullName ?? ctx.path,
     principal: ctx.peer.authenticated ? ctx.peer.spiffeId : undefined,
     jwt: ctx.jwt,
   };

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { compileClaim } from './claims.js';
 import { createLookup, decideRule, type MethodTable } from './evaluate.js';
+import { compileGraphqlRules, type GraphqlContribution } from './compile-graphql.js';
 import { explainCall } from './explain.js';
 import type { LoadedPolicy, PolicySource } from './load.js';
 import type {
@@ -30,11 +31,14 @@ export interface CompileInput {
   readonly policies: readonly LoadedPolicy[];
 }
 
-interface Contribution {
+/** What a rule contributes to a compiled rule: its access lists, limits and bounds (gRPC rules have all of them). */
+type RuleSpec = Pick<GrpcPolicyRule, 'allow' | 'deny'> & Partial<Pick<GrpcPolicyRule, 'rateLimit' | 'concurrency' | 'bandwidth' | 'maxMessageBytes' | 'timeout'>>;
+
+export interface Contribution {
   readonly source: RuleSource;
-  readonly rule: GrpcPolicyRule;
-  readonly policy: LoadedPolicy;
-  readonly index: number;
+  readonly rule: RuleSpec;
+  /** `FILE:LINE:COL` of a path inside the rule (e.g. ['allow', 0]). */
+  readonly locate: (path: readonly (string | number)[]) => string;
 }
 
 /** Builds the snapshot. The input must be valid (from the loader); a bad pattern here is a bug and throws. */
@@ -42,6 +46,7 @@ export function compilePolicies(input: CompileInput): PolicySnapshot {
   const groups = new Map<string, { pattern: MethodPattern; contributions: Contribution[] }>();
   const policies: PolicySummary[] = [];
   const graphql: GraphqlRuleSource[] = [];
+  const graphqlItems: GraphqlContribution[] = [];
 
   for (const policy of input.policies) {
     const { metadata, spec } = policy.value;
@@ -59,19 +64,18 @@ export function compilePolicies(input: CompileInput): PolicySnapshot {
           group = { pattern: must(parseMethodPattern(text)), contributions: [] };
           groups.set(text, group);
         }
-        group.contributions.push({ source, rule, policy, index });
+        group.contributions.push({ source, rule, locate: (path) => policy.locate(['spec', 'grpc', index, ...path]) });
       }
     });
     spec.graphql.forEach((rule, index) => {
-      graphql.push(
-        Object.freeze({
-          id: `${metadata.name}:graphql[${index}]`,
-          policy: metadata.name,
-          mode: spec.mode,
-          where: policy.locate(['spec', 'graphql', index]),
-          rule,
-        }),
-      );
+      const source: RuleSource = Object.freeze({
+        id: `${metadata.name}:graphql[${index}]`,
+        policy: metadata.name,
+        mode: spec.mode,
+        where: policy.locate(['spec', 'graphql', index]),
+      });
+      graphql.push(Object.freeze({ ...source, rule }));
+      graphqlItems.push({ source, rule, locate: (path) => policy.locate(['spec', 'graphql', index, ...path]) });
     });
   }
 
@@ -97,12 +101,14 @@ export function compilePolicies(input: CompileInput): PolicySnapshot {
   const table: MethodTable = { exact, services, any };
   const lookup = createLookup(table);
   const frozenGrpc = Object.freeze(grpc);
+  const graphqlRules = compileGraphqlRules(graphqlItems);
   return Object.freeze({
     version: policyVersion(input.sources),
     sources: Object.freeze(input.sources.map((s) => s.file)),
     policies: Object.freeze(policies),
     grpc: frozenGrpc,
     graphql: Object.freeze(graphql),
+    graphqlRule: (path) => graphqlRules.get(path),
     lookup,
     decide: (facts) => decideRule(lookup(facts.method), facts),
     explain: (facts) => explainCall(frozenGrpc, lookup(facts.method), facts),
@@ -125,7 +131,8 @@ export function bySpecificity(a: { kind: MethodPattern['kind']; pattern: string 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function compileMethodRule(pattern: MethodPattern, contributions: readonly Contribution[]): CompiledMethodRule {
+/** Combines every rule naming one pattern (DESIGN §4). GraphQL endpoints and fields compile through it too. */
+export function compileMethodRule(pattern: MethodPattern, contributions: readonly Contribution[]): CompiledMethodRule {
   const mode = contributions.every((c) => c.source.mode === 'audit') ? 'audit' : 'enforce';
   const audit = mode === 'audit';
   // Filled below; decisions point back to it, so it exists before they do.
@@ -142,7 +149,7 @@ function compileMethodRule(pattern: MethodPattern, contributions: readonly Contr
 
   const deny: CompiledEntry[] = [];
   const allow: CompiledEntry[] = [];
-  for (const { source, rule: spec, policy, index } of contributions) {
+  for (const { source, rule: spec, locate } of contributions) {
     const allowed = decision(source.id, 'allowed', undefined);
     const denied = decision(source.id, 'denied_by_rule', 'PERMISSION_DENIED');
     const jwtRequired = decision(source.id, 'jwt_required', 'UNAUTHENTICATED');
@@ -152,7 +159,7 @@ function compileMethodRule(pattern: MethodPattern, contributions: readonly Contr
           id: `${source.id}.${list}[${j}]`,
           rule: source.id,
           list,
-          where: policy.locate(['spec', 'grpc', index, list, j]),
+          where: locate([list, j]),
           source: entry,
           peer: compilePeer(entry),
           jwt: compileJwt(entry),

@@ -92,6 +92,8 @@ export interface RateLimitRule {
   readonly perMs: number;
   readonly burst: number | undefined;
   readonly by: LimitKey;
+  /** 'cost': a GraphQL cost budget (`requests` = points; each call takes its cost). */
+  readonly unit?: 'cost';
 }
 
 export interface ConcurrencyRule {
@@ -153,6 +155,46 @@ export interface GraphqlRuleSource {
   readonly rule: GraphqlPolicyRule;
 }
 
+/** GraphQL limits of one rule (DESIGN §4 `limits`), as written; `mode` folds in the policy's mode. */
+export interface GraphqlLimitValues {
+  readonly depth?: number | undefined;
+  readonly cost?: number | undefined;
+  readonly aliases?: number | undefined;
+  readonly rootFields?: number | undefined;
+  readonly tokens?: number | undefined;
+  readonly directives?: number | undefined;
+  readonly batch?: number | undefined;
+  readonly bodyBytes?: number | undefined;
+}
+export type GraphqlLimitName = keyof GraphqlLimitValues;
+
+/** One limit as the guard checks it: the smallest bound of its kind, and the rule that set it. */
+export interface GraphqlLimit {
+  readonly value: number;
+  /** undefined = meshward's default (no rule set this limit). */
+  readonly rule: string | undefined;
+}
+
+/**
+ * Every GraphQL rule naming one endpoint path, combined like method rules (DESIGN §4): any
+ * deny denies, any allow allows, every limit applies (the smallest bound wins).
+ */
+export interface CompiledGraphqlRule {
+  readonly path: string;
+  /** Who may call the endpoint at all, and its rate limits (`rateLimits`). */
+  readonly access: CompiledMethodRule;
+  /** Who may select `__schema` / `__type`; undefined = nobody (introspection off by default). */
+  readonly introspection: CompiledMethodRule | undefined;
+  /** Field rules by coordinate: "Type.field", or "Type.*" for every field of a type. */
+  readonly fields: ReadonlyMap<string, CompiledMethodRule>;
+  /** Enforced limits: the smallest of the enforcing rules' bounds, meshward's defaults where none is set. */
+  readonly limits: Readonly<Record<GraphqlLimitName, GraphqlLimit>>;
+  /** Limits only audited (`mode: audit`): recorded when exceeded, never enforced. */
+  readonly auditedLimits: Readonly<Partial<Record<GraphqlLimitName, GraphqlLimit>>>;
+  /** Cost budgets: token buckets of `points` per `per`, each call taking its computed cost. */
+  readonly costBudgets: readonly RateLimitRule[];
+}
+
 export interface PolicySummary {
   readonly name: string;
   readonly mode: PolicyMode;
@@ -201,6 +243,8 @@ export interface PolicySnapshot {
   /** One compiled rule per distinct method pattern, most specific first. */
   readonly grpc: readonly CompiledMethodRule[];
   readonly graphql: readonly GraphqlRuleSource[];
+  /** The combined GraphQL rule of an endpoint path (exact match), if any. DATA path. */
+  graphqlRule(path: string): CompiledGraphqlRule | undefined;
   /** The rule that decides for a method (most specific pattern), if any. DATA path. */
   lookup(method: string): CompiledMethodRule | undefined;
   /** DATA path: pure, synchronous, no allocation when allowed. */

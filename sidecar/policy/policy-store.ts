@@ -3,9 +3,9 @@
 // change is rejected whole: the previous snapshot stays, the error is logged once and kept
 // for the admin /policies endpoint. The request path only reads `current`.
 
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { watchFolders } from '../core/folder-watch.js';
 import { log } from '../core/log.js';
 import { listPolicyFiles, loadPolicySnapshot } from './load.js';
 import type { PolicySnapshot } from './model.js';
@@ -32,8 +32,7 @@ export class PolicyStore {
   private loadedAt = new Date();
   private lastError: PolicyStatus['lastError'];
   private readonly reloads = { ok: 0, error: 0 };
-  private watchers: FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
   private listeners: Array<(result: 'ok' | 'error' | 'unchanged') => void> = [];
 
   /** Loads the policies now; throws PolicyLoadError when they are invalid (exit 2 at startup). */
@@ -107,26 +106,12 @@ export class PolicyStore {
       }
     }
     for (const file of listPolicyFiles(this.paths).files) dirs.add(dirname(file));
-    for (const dir of dirs) {
-      try {
-        const w = watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', (err) => log.warn('policy watch error', { dir, error: err.message }));
-        this.watchers.push(w);
-      } catch (err) {
-        log.warn('cannot watch policy folder; reloads need a restart', { dir, error: (err as Error).message });
-      }
-    }
-  }
-
-  private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), DEBOUNCE_MS);
-    this.timer.unref();
+    this.stopWatching?.();
+    this.stopWatching = watchFolders(dirs, () => this.reload(), 'policy', DEBOUNCE_MS);
   }
 
   close(): void {
-    clearTimeout(this.timer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 }

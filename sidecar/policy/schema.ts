@@ -179,12 +179,13 @@ const graphqlLimits = z.strictObject({
   mode,
 });
 
-const FIELD_COORDINATE = /^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/;
+/** "Type.field", or "Type.*" for every field of the type. */
+const FIELD_COORDINATE = /^[_A-Za-z][_0-9A-Za-z]*\.([_A-Za-z][_0-9A-Za-z]*|\*)$/;
 
 const fieldCoordinate = z
-  .string({ error: expecting('a field coordinate such as "Mutation.deleteOrder"') })
+  .string({ error: expecting('a field coordinate such as "Mutation.deleteOrder" or "User.*"') })
   .refine((s) => FIELD_COORDINATE.test(s), {
-    error: (iss) => expected('a field coordinate "Type.field" such as "Mutation.deleteOrder"', iss.input),
+    error: (iss) => expected('a field coordinate "Type.field" or "Type.*", such as "Mutation.deleteOrder"', iss.input),
   })
   .meta({ pattern: FIELD_COORDINATE.source });
 

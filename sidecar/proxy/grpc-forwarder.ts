@@ -9,7 +9,7 @@ import { log } from '../core/log.js';
 import type { CallContext, Rejection } from '../core/filter.js';
 import { discardRequestBody, grpcStatusTrailers, replyGrpc } from '../core/reply.js';
 import { formatGrpcTimeout } from '../grpc/timeout.js';
-import type { PeerIdentity } from '../identity/peer-identity.js';
+import { AssertedHeaders, isAssertedHeader } from './asserted-headers.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -18,21 +18,18 @@ const UNAVAILABLE = { code: RejectCode.UPSTREAM_UNAVAILABLE, reason: 'app_unavai
 const DEADLINE = { code: RejectCode.DEADLINE_EXCEEDED, reason: 'deadline_exceeded' } as const;
 const TRANSFORM_FAILED = { code: RejectCode.INTERNAL, reason: 'transform_error' } as const;
 
-/** Headers a caller may not set because meshward asserts them to the app (DESIGN §5). */
-function isAssertedHeader(name: string): boolean {
-  return name === 'x-forwarded-client-cert' || name.startsWith('x-meshward-');
-}
-
 export class GrpcForwarder {
-  private readonly xfcc = new WeakMap<PeerIdentity, string>();
+  private readonly asserted: AssertedHeaders;
 
   /** `localId` is this workload's SPIFFE ID, the `By=` of x-forwarded-client-cert. */
   constructor(
     private readonly pool: UpstreamPool,
-    private readonly localId: string,
+    localId: string,
     /** "https" when the upstream is a remote sidecar over mTLS (outbound routes). */
     private readonly scheme: 'http' | 'https' = 'http',
-  ) {}
+  ) {
+    this.asserted = new AssertedHeaders(localId);
+  }
 
   forward(ctx: CallContext): void {
     const down = ctx.stream;
@@ -159,31 +156,8 @@ export class GrpcForwarder {
       out[name] = h[name];
     }
     out['grpc-timeout'] = formatGrpcTimeout(ctx.timeoutMs - (performance.now() - ctx.startedAt));
-    const peer = ctx.peer;
-    if (peer.authenticated && peer.spiffeId !== undefined) {
-      out['x-forwarded-client-cert'] = this.clientCertHeader(peer);
-      out['x-meshward-principal'] = peer.spiffeId;
-    }
-    // Trace context: meshward's span becomes the app's parent (telemetry/trace-observer.ts).
-    const trace = ctx.trace?.appHeaders;
-    if (trace !== undefined) {
-      for (const name in trace) {
-        const value = trace[name];
-        if (value === undefined) delete out[name];
-        else out[name] = value;
-      }
-    }
+    this.asserted.apply(out, ctx.peer, ctx.trace);
     return out;
-  }
-
-  /** x-forwarded-client-cert for a caller: built once per connection (its PeerIdentity), not per call. */
-  private clientCertHeader(peer: PeerIdentity): string {
-    let value = this.xfcc.get(peer);
-    if (value === undefined) {
-      value = `By=${this.localId};Hash=${peer.certSha256 ?? ''};URI=${peer.spiffeId}`;
-      this.xfcc.set(peer, value);
-    }
-    return value;
   }
 }
 

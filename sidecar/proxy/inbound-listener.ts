@@ -4,6 +4,7 @@
 // plaintext h2c only, on loopback, for the local app. The peer identity is computed once
 // per connection; streams are handed to `onStream` with it.
 
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -31,7 +32,11 @@ export interface InboundOptions {
   readonly identity: WorkloadIdentity;
   readonly limits: InboundLimits;
   readonly onStream: StreamHandler;
+  /** HTTP/1.1 requests (GraphQL clients, DESIGN §1); without it the listener speaks HTTP/2 only. */
+  readonly onHttp1?: Http1Handler;
 }
+
+export type Http1Handler = (req: IncomingMessage, res: ServerResponse, peer: PeerIdentity) => void;
 
 export interface InboundListener {
   readonly address: AddressInfo;
@@ -83,6 +88,40 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     if (conn !== undefined) stream.on('aborted', conn.onReset);
     opts.onStream(stream, headers, rawHeaders, conn?.peer ?? PLAINTEXT_PEER);
   };
+  // HTTP/1.1: the peer identity is computed once per connection, like HTTP/2's.
+  // In-flight requests per HTTP/1.1 connection, so a drain can close idle connections at
+  // once and busy ones when their response is done.
+  const http1Peers = new WeakMap<object, PeerIdentity>();
+  const http1Active = new Map<net.Socket, number>();
+  let closing = false;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.httpVersionMajor >= 2) return; // HTTP/2 streams are served by 'stream'
+    const socket = req.socket as TLSSocket;
+    let peer = http1Peers.get(socket);
+    if (peer === undefined) {
+      peer = socket.encrypted === true ? peerIdentityFromSocket(socket, opts.trustDomain) : PLAINTEXT_PEER;
+      http1Peers.set(socket, peer);
+      socket.once('close', () => http1Active.delete(socket));
+    }
+    http1Active.set(socket, (http1Active.get(socket) ?? 0) + 1);
+    if (closing) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      const left = (http1Active.get(socket) ?? 1) - 1;
+      if (left > 0 || !http1Active.has(socket)) http1Active.set(socket, left);
+      else if (closing) socket.destroySoon();
+      else http1Active.set(socket, 0);
+    });
+    opts.onHttp1!(req, res, peer);
+  };
+  /** HTTP/1.1 hardening, the counterpart of the HTTP/2 settings above. */
+  const harden = (server: http.Server | http2.Http2SecureServer): void => {
+    const h1 = server as unknown as http.Server;
+    h1.headersTimeout = limits.handshakeTimeout;
+    h1.requestTimeout = 60_000;
+    h1.keepAliveTimeout = 5_000;
+    h1.maxHeadersCount = limits.maxHeaderPairs;
+    h1.maxRequestsPerSocket = 1000;
+  };
   const h2c = (): http2.Http2Server => {
     const server = http2.createServer(h2Options);
     server.on('session', onSession);
@@ -96,6 +135,7 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
   } else {
     const secure = http2.createSecureServer({
       ...h2Options,
+      allowHTTP1: opts.onHttp1 !== undefined,
       key: opts.identity.keyPem,
       cert: opts.identity.certPem,
       ca: opts.identity.caPem,
@@ -108,11 +148,24 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     secure.on('stream', onStream);
     secure.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('TLS handshake refused', { error: err.code ?? err.message }));
     secure.on('unknownProtocol', (socket) => socket.destroy());
+    let plainHttp1: http.Server | undefined;
+    if (opts.onHttp1 !== undefined) {
+      // Node's HTTP/2 compatibility layer would also turn every HTTP/2 stream into a
+      // 'request': it installs itself when a 'request' listener is added. Only HTTP/1.1
+      // requests are wanted there (HTTP/2 streams go to 'stream', without that layer's cost).
+      secure.removeAllListeners('newListener');
+      secure.on('request', onRequest);
+      harden(secure);
+      if (opts.mtls === 'permissive') {
+        plainHttp1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes }, onRequest);
+        harden(plainHttp1);
+      }
+    }
     tlsServer = secure;
     if (opts.mtls === 'strict') front = secure;
     else {
       const plain = h2c();
-      front = net.createServer((socket) => sniff(socket, limits.handshakeTimeout, secure, plain));
+      front = net.createServer((socket) => sniff(socket, limits.handshakeTimeout, secure, plain, plainHttp1));
     }
   }
   front.maxConnections = limits.maxConnections;
@@ -132,14 +185,19 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
       tlsServer?.setSecureContext({ key: identity.keyPem, cert: identity.certPem, ca: identity.caPem, minVersion: 'TLSv1.2' });
     },
     async close(drainMs: number): Promise<void> {
+      closing = true;
       const stopped = new Promise<void>((resolve) => front.close(() => resolve()));
       for (const s of sessions) s.close();
-      const drained = Promise.all([...sessions].map((s) => new Promise<void>((r) => s.once('close', () => r()))));
+      for (const [socket, active] of http1Active) if (active === 0) socket.destroySoon();
+      const waits = [...sessions].map((s) => new Promise<void>((r) => s.once('close', () => r())));
+      for (const socket of http1Active.keys()) waits.push(new Promise<void>((r) => socket.once('close', () => r())));
+      const drained = Promise.all(waits);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs)));
       if (await Promise.race([drained.then(() => false), timedOut])) {
         log.warn('drain timeout: closing remaining connections', { connections: sessions.size });
         for (const s of sessions) s.destroy();
+        for (const socket of http1Active.keys()) socket.destroy();
       }
       clearTimeout(timer);
       await stopped;
@@ -147,15 +205,20 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
   };
 }
 
-// TLS records start with 0x16 (handshake); anything else is treated as h2c prior knowledge.
-function sniff(socket: net.Socket, timeoutMs: number, tls: net.Server, h2c: net.Server): void {
+// TLS records start with 0x16 (handshake); the HTTP/2 connection preface with "PRI "; when
+// plaintext HTTP/1.1 is served, anything else goes there, otherwise to h2c (which refuses it).
+function sniff(socket: net.Socket, timeoutMs: number, tls: net.Server, h2c: net.Server, http1: net.Server | undefined): void {
   socket.setTimeout(timeoutMs, () => socket.destroy());
   socket.once('error', () => socket.destroy());
   socket.once('data', (chunk: Buffer) => {
     socket.pause();
     socket.setTimeout(0);
     socket.unshift(chunk);
-    (chunk[0] === 0x16 ? tls : h2c).emit('connection', socket);
+    const target = chunk[0] === 0x16 ? tls : http1 === undefined || chunk.toString('latin1', 0, 4) === 'PRI ' ? h2c : http1;
+    target.emit('connection', socket);
+    // The HTTP/1.1 server reads the socket through its own parser and leaves it paused: the
+    // chunk put back above only flows once it is resumed.
+    if (target === http1) socket.resume();
   });
 }
 

@@ -43,6 +43,7 @@ export function createPipeline(spec: PipelineSpec): StreamHandler {
 
   return function onStream(stream, headers, rawHeaders, peer): void {
     const ctx: CallContext = {
+      protocol: 'grpc',
       stream,
       headers,
       rawHeaders,

@@ -2,7 +2,7 @@
 // once into a reader — the caller's SPIFFE ID, a JWT claim's value, or one key per rule.
 
 import { createHash } from 'node:crypto';
-import type { CallContext } from '../core/filter.js';
+import type { CallInfo } from '../core/filter.js';
 import type { LimitKey } from '../policy/patterns.js';
 
 /**
@@ -10,7 +10,7 @@ import type { LimitKey } from '../policy/patterns.js';
  * caller under `by: principal`, no token or no such claim under `by: jwt:…`): all such callers
  * share one bucket per rule, so leaving the claim out is never a way around the limit.
  */
-export type KeyReader = (ctx: CallContext) => string | undefined;
+export type KeyReader = (ctx: CallInfo) => string | undefined;
 
 /** The key of `by: global`: one bucket for every caller. */
 export const GLOBAL_KEY = '';

@@ -11,6 +11,7 @@ import { statusDetailsHeader } from './status-details.js';
 /** Stable reasons (metrics and audit records use them). */
 export const LimitReason = {
   RATE_LIMITED: 'rate_limited',
+  COST_BUDGET_EXCEEDED: 'cost_budget_exceeded',
   CONCURRENCY_QUEUE_FULL: 'concurrency_queue_full',
   CONCURRENCY_QUEUE_TIMEOUT: 'concurrency_queue_timeout',
   MESSAGE_TOO_LARGE: 'message_too_large',
@@ -38,6 +39,7 @@ function exhausted(rule: string, reason: string, detail: string, retryDelayMs: n
     reason,
     rule,
     detail,
+    retryAfterMs: retryDelayMs,
     replyHeaders: Object.freeze({ 'grpc-status-details-bin': header }),
   });
 }
@@ -48,6 +50,11 @@ export function tokenIntervalMs(rule: RateLimitRule): number {
 }
 
 export function rateLimitRejection(rule: RateLimitRule): Rejection {
+  if (rule.unit === 'cost') {
+    const budget = `${rule.requests} points per ${formatMs(rule.perMs)}`;
+    const by = formatLimitKey(rule.by);
+    return exhausted(rule.rule, LimitReason.COST_BUDGET_EXCEEDED, `cost budget ${budget} by ${by} exceeded`, tokenIntervalMs(rule), by, `cost budget: ${budget}`);
+  }
   const burst = rule.burst === undefined || rule.burst === 0 ? '' : ` (burst ${rule.burst})`;
   const limit = `${rule.requests} requests per ${formatMs(rule.perMs)}${burst}`;
   const by = formatLimitKey(rule.by);

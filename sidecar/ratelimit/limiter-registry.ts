@@ -8,12 +8,20 @@ import { BandwidthLimiter } from './bandwidth-limiter.js';
 import { ConcurrencyLimiter, realTimers, type Timers } from './concurrency-limiter.js';
 import { formatLimitKey, keyReader, type KeyReader } from './limit-key.js';
 import { MemoryRateLimiter, type RateLimiter } from './memory-rate-limiter.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
-import type { RedisLimitStore } from './redis-store.js';
+
+/** Where rate limits are counted when not in this process alone: Redis, or the workers' primary (limits.ts). */
+export interface SharedRateStore {
+  rateLimiter(rule: RateLimitRule, opts: { maxKeys: number }): RateLimiter;
+}
 
 export interface RegistryOptions {
   /** The shared store for rate limits; undefined = memory. */
-  readonly store: RedisLimitStore | undefined;
+  readonly store: SharedRateStore | undefined;
+  /**
+   * Worker processes sharing this sidecar's listeners (config `workers`, default 1): each
+   * gets 1/N of every concurrency limit (queue too, rounded up) and of every bandwidth rate.
+   */
+  readonly workers?: number;
   /** Most caller keys per rule in memory (token and byte buckets). */
   readonly maxKeysPerRule: number;
   /** Most caller keys per rule with a live Redis handle (each holds two subscriptions). */
@@ -39,12 +47,14 @@ const UNUSED_SWEEPS = 60;
 export class LimiterRegistry {
   readonly #opts: RegistryOptions;
   readonly #now: () => number;
+  readonly #workers: number;
   readonly #byRule = new WeakMap<object, Entry<unknown>>();
   readonly #byId = new Map<string, Entry<RateLimiter | ConcurrencyLimiter | BandwidthLimiter>>();
 
   constructor(opts: RegistryOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => performance.now());
+    this.#workers = Math.max(1, opts.workers ?? 1);
   }
 
   rate(rule: RateLimitRule): Entry<RateLimiter> {
@@ -52,21 +62,21 @@ export class LimiterRegistry {
       limiter:
         this.#opts.store === undefined
           ? new MemoryRateLimiter(rule, { maxKeys: this.#opts.maxKeysPerRule, now: this.#opts.now })
-          : new RedisRateLimiter(rule, this.#opts.store, { maxKeys: this.#opts.maxRedisKeysPerRule }),
+          : this.#opts.store.rateLimiter(rule, { maxKeys: this.#opts.maxRedisKeysPerRule }),
       read: keyReader(rule.by),
     }));
   }
 
   concurrency(rule: ConcurrencyRule): Entry<ConcurrencyLimiter> {
     return this.#entry(rule, `concurrency|${rule.rule}|${rule.max}|${rule.queue}|${rule.queueTimeoutMs ?? ''}`, () => ({
-      limiter: new ConcurrencyLimiter(rule.max, rule.queue, this.#opts.timers ?? realTimers),
+      limiter: new ConcurrencyLimiter(Math.ceil(rule.max / this.#workers), Math.ceil(rule.queue / this.#workers), this.#opts.timers ?? realTimers),
       read: () => undefined,
     }));
   }
 
   bandwidth(rule: BandwidthRule): Entry<BandwidthLimiter> {
     return this.#entry(rule, `bandwidth|${rule.rule}|${rule.bytesPerSecond}|${formatLimitKey(rule.by)}`, () => ({
-      limiter: new BandwidthLimiter(rule, { maxKeys: this.#opts.maxKeysPerRule, now: this.#opts.now, timers: this.#opts.timers }),
+      limiter: new BandwidthLimiter(this.#workers === 1 ? rule : { ...rule, bytesPerSecond: rule.bytesPerSecond / this.#workers }, { maxKeys: this.#opts.maxKeysPerRule, now: this.#opts.now, timers: this.#opts.timers }),
       read: keyReader(rule.by),
     }));
   }

@@ -5,9 +5,9 @@
 // concurrency slots back when the caller's stream closes.
 
 import type { Transform } from 'node:stream';
-import type { CallContext, Filter, FilterResult, Rejection } from '../core/filter.js';
+import type { CallContext, CallInfo, Filter, FilterResult, Rejection } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
-import type { CompiledMethodRule, ConcurrencyRule, LimitMode } from '../policy/model.js';
+import type { CompiledMethodRule, ConcurrencyRule, LimitMode, RateLimitRule } from '../policy/model.js';
 import { countRateLimitRejection } from '../telemetry/ratelimit-metrics.js';
 import type { ConcurrencyLimiter, Waiter } from './concurrency-limiter.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, FrameSizeGuard } from './frame-size-guard.js';
@@ -26,10 +26,15 @@ const DEFAULT_TOO_LARGE = messageTooLargeRejection(DEFAULT_MAX_MESSAGE_BYTES, un
 export interface LimitsHooks {
   readonly filter: Filter;
   readonly observer: CallObserver;
+  /**
+   * Takes `weight` tokens from each rate rule in turn (GraphQL: 1 for the endpoint's rate
+   * limits, the operation's cost for cost budgets); audited rules record, enforced ones refuse.
+   */
+  take(ctx: CallInfo, rules: readonly RateLimitRule[], weight: number): FilterResult | Promise<FilterResult>;
 }
 
 export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
-  const holds = new WeakMap<CallContext, Hold>();
+  const holds = new WeakMap<CallInfo, Hold>();
   // Per compiled rule (per snapshot), built on first use: the size limit and its refusal.
   const sizeLimits = new WeakMap<CompiledMethodRule, Rejection>();
   // Per concurrency rule: its two refusals.
@@ -56,7 +61,7 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
   }
 
   /** A limit's answer under its mode: enforced refusals stop the call, audited ones are recorded. */
-  function judge(ctx: CallContext, mode: LimitMode, refusal: TakeResult): FilterResult {
+  function judge(ctx: CallInfo, mode: LimitMode, refusal: TakeResult): FilterResult {
     if (refusal === undefined) return undefined;
     if (mode === 'audit') {
       ctx.auditedLimit ??= refusal;
@@ -66,7 +71,7 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
     return refusal;
   }
 
-  function holdOf(ctx: CallContext): Hold {
+  function holdOf(ctx: CallInfo): Hold {
     let hold = holds.get(ctx);
     if (hold === undefined) {
       hold = { slots: [], waiter: undefined };
@@ -75,12 +80,24 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
     return hold;
   }
 
-  function releaseAll(ctx: CallContext): void {
+  function releaseAll(ctx: CallInfo): void {
     const hold = holds.get(ctx);
     if (hold === undefined) return;
     holds.delete(ctx);
     hold.waiter?.cancel();
     for (const slot of hold.slots) slot.release();
+  }
+
+  function take(ctx: CallInfo, list: readonly RateLimitRule[], weight: number, from: number): FilterResult | Promise<FilterResult> {
+    for (let i = from; i < list.length; i++) {
+      const rule = list[i]!;
+      const entry = registry.rate(rule);
+      const result = entry.limiter.take(entry.read(ctx), weight);
+      if (result instanceof Promise) return result.then((r) => judge(ctx, rule.mode, r) ?? take(ctx, list, weight, i + 1));
+      const stop = judge(ctx, rule.mode, result);
+      if (stop !== undefined) return stop;
+    }
+    return undefined;
   }
 
   function rateLimits(ctx: CallContext, rules: CompiledMethodRule, from: number): FilterResult | Promise<FilterResult> {
@@ -107,7 +124,7 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
       const limiter = registry.concurrency(rule).limiter;
       if (rule.mode === 'audit') {
         // Audited calls never wait, so the ones past max stand for the queue: past max + queue, refused.
-        if (limiter.inFlight >= rule.max + rule.queue) ctx.auditedLimit ??= refusals(rule).full;
+        if (limiter.inFlight >= limiter.max + limiter.queue) ctx.auditedLimit ??= refusals(rule).full;
         limiter.forceAcquire();
         holdOf(ctx).slots.push(limiter);
         continue;
@@ -174,5 +191,6 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
         releaseAll(ctx);
       },
     },
+    take: (ctx, rules, weight) => take(ctx, rules, weight, 0),
   };
 }

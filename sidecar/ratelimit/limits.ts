@@ -1,13 +1,15 @@
 // Throttling, assembled from the sidecar config (CONTROL path): the store for rate limits
-// (memory, or Redis shared by every replica), the limiter registry and its sweep timer, and
+// (memory, leases from the workers' primary, or Redis shared by every replica — ioredis and
+// Bottleneck load only then), the limiter registry and its sweep timer, and
 // the filter and observer the inbound pipeline runs after authz (limits-filter.ts).
 
 import type { SidecarConfig } from '../config/schema.js';
 import type { Filter } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
-import { LimiterRegistry } from './limiter-registry.js';
-import { limitsFilter } from './limits-filter.js';
-import { RedisLimitStore, type StoreStatus } from './redis-store.js';
+import { LeasedRateLimiter, type LeaseAsk } from './leased-rate-limiter.js';
+import { LimiterRegistry, type SharedRateStore } from './limiter-registry.js';
+import { limitsFilter, type LimitsHooks } from './limits-filter.js';
+import type { RedisLimitStore, StoreStatus } from './redis-store.js';
 import { limitStoreCollector } from './store-metrics.js';
 
 /** Caller keys kept per rule in memory (token and byte buckets): ~150 bytes each. */
@@ -19,6 +21,8 @@ const SWEEP_INTERVAL_MS = 10_000;
 export interface Limits {
   readonly filter: Filter;
   readonly observer: CallObserver;
+  /** Rate limits and cost budgets of GraphQL calls (limits-filter.ts `take`). */
+  readonly take: LimitsHooks['take'];
   /** The shared store's health (undefined for the memory store), for logs and metrics. */
   storeStatus(): StoreStatus | undefined;
   /** A /metrics collector: the shared store's health (meshward_ratelimit_store_*). */
@@ -28,17 +32,35 @@ export interface Limits {
   close(): Promise<void>;
 }
 
-export function createLimits(config: SidecarConfig['rateLimit']): Limits {
-  const store =
-    config.store === 'redis'
-      ? new RedisLimitStore({ url: config.redis.url, failMode: config.redis.failMode, timeoutMs: config.redis.timeout })
-      : undefined;
-  const registry = new LimiterRegistry({ store, maxKeysPerRule: MAX_KEYS_PER_RULE, maxRedisKeysPerRule: MAX_REDIS_KEYS_PER_RULE });
+/** This process is one of `count` workers (cli/workers.ts): memory rate limits lease tokens through `ask`. */
+export interface WorkerShare {
+  readonly count: number;
+  readonly ask: LeaseAsk;
+}
+
+export async function createLimits(config: SidecarConfig['rateLimit'], workers?: WorkerShare): Promise<Limits> {
+  let store: RedisLimitStore | undefined;
+  let shared: SharedRateStore | undefined;
+  if (config.store === 'redis') {
+    const [{ RedisLimitStore }, { RedisRateLimiter }] = await Promise.all([import('./redis-store.js'), import('./redis-rate-limiter.js')]);
+    const redis = new RedisLimitStore({ url: config.redis.url, failMode: config.redis.failMode, timeoutMs: config.redis.timeout });
+    store = redis;
+    shared = { rateLimiter: (rule, opts) => new RedisRateLimiter(rule, redis, opts) };
+  } else if (workers !== undefined && workers.count > 1) {
+    shared = { rateLimiter: (rule) => new LeasedRateLimiter(rule, { ask: workers.ask, workers: workers.count, maxKeys: MAX_KEYS_PER_RULE }) };
+  }
+  const registry = new LimiterRegistry({
+    store: shared,
+    workers: workers?.count,
+    maxKeysPerRule: MAX_KEYS_PER_RULE,
+    maxRedisKeysPerRule: MAX_REDIS_KEYS_PER_RULE,
+  });
   const sweeper = setInterval(() => registry.sweep(), SWEEP_INTERVAL_MS);
   sweeper.unref();
-  const { filter, observer } = limitsFilter(registry);
+  const { filter, observer, take } = limitsFilter(registry);
   return {
     filter,
+    take,
     observer,
     storeStatus: () => store?.status(),
     metrics: limitStoreCollector(() => store?.status()),

@@ -14,8 +14,8 @@ export type TakeResult = Rejection | undefined;
 
 export interface RateLimiter {
   readonly rule: RateLimitRule;
-  /** undefined = allowed; a Rejection = refused. A Promise only when the store is remote. */
-  take(key: string | undefined): TakeResult | Promise<TakeResult>;
+  /** undefined = allowed; a Rejection = refused. A Promise only when the store is remote. `weight`: tokens to take (default 1). */
+  take(key: string | undefined, weight?: number): TakeResult | Promise<TakeResult>;
   /** Forgets idle keys (control path, a timer). */
   sweep(now: number): void;
   close(): void;
@@ -55,10 +55,10 @@ export class MemoryRateLimiter implements RateLimiter {
     return this.#table.size;
   }
 
-  take(key: string | undefined): TakeResult {
+  take(key: string | undefined, weight = 1): TakeResult {
     const now = this.#now();
     const bucket = key === undefined ? this.#anonymous : this.#table.get(key, now);
-    return takeToken(bucket, this.#shape, now) === 0 ? undefined : this.#refusal;
+    return takeToken(bucket, this.#shape, now, weight) === 0 ? undefined : this.#refusal;
   }
 
   sweep(now: number): void {

@@ -83,22 +83,22 @@ export class RedisRateLimiter implements RateLimiter {
     return this.#table.size;
   }
 
-  take(key: string | undefined): Promise<TakeResult> | TakeResult {
+  take(key: string | undefined, weight = 1): Promise<TakeResult> | TakeResult {
     // Known to be down: answer by failMode at once, without making a handle for the key.
     if (!this.#store.up) return this.#store.unavailable() ? this.#unavailable : undefined;
     const tableKey = key === undefined ? '\u0000anonymous' : `k:${key}`;
-    return this.#take(tableKey, performance.now() + this.#store.timeoutMs, true);
+    return this.#take(tableKey, weight, performance.now() + this.#store.timeoutMs, true);
   }
 
   /** One attempt; a stale handle is replaced and tried once more, within the same deadline. */
-  #take(tableKey: string, deadline: number, retry: boolean): Promise<TakeResult> {
+  #take(tableKey: string, weight: number, deadline: number, retry: boolean): Promise<TakeResult> {
     const now = performance.now();
     const handle = this.#table.get(tableKey, now);
     handle.lastUsed = now;
-    return this.#increment(handle, -1, deadline - now).then((left) => {
+    return this.#increment(handle, -weight, deadline - now).then((left) => {
       if (left === STALE) {
         this.#table.delete(tableKey);
-        if (retry && deadline - performance.now() > 1) return this.#take(tableKey, deadline, false);
+        if (retry && deadline - performance.now() > 1) return this.#take(tableKey, weight, deadline, false);
         return this.#store.unavailable() ? this.#unavailable : undefined;
       }
       if (left === UNAVAILABLE) {
@@ -109,7 +109,7 @@ export class RedisRateLimiter implements RateLimiter {
       }
       if (left < 0) {
         // Over the limit: give the token back, so refusals do not eat into the next refill.
-        void this.#increment(handle, 1);
+        void this.#increment(handle, weight);
         return this.#refusal;
       }
       return undefined;

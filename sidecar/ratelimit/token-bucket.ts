@@ -33,16 +33,29 @@ function refill(b: Bucket, shape: BucketShape, now: number): number {
 }
 
 /**
- * Takes one token. Returns 0 when taken, otherwise the ms until a token will be there
+ * Takes one token (or `n`: a GraphQL cost budget takes the operation's cost). Returns 0 when taken, otherwise the ms until a token will be there
  * (the bucket is left as it was, refilled to `now`).
  */
-export function takeToken(b: Bucket, shape: BucketShape, now: number): number {
+export function takeToken(b: Bucket, shape: BucketShape, now: number, n = 1): number {
   const tokens = refill(b, shape, now);
-  if (tokens >= 1 - EPSILON) {
-    b.tokens = tokens - 1;
+  if (tokens >= n - EPSILON) {
+    b.tokens = tokens - n;
     return 0;
   }
-  return (1 - tokens) / shape.ratePerMs;
+  return (n - tokens) / shape.ratePerMs;
+}
+
+/**
+ * Takes at least `need` and up to `want` whole tokens (a worker's lease, token-broker.ts);
+ * returns how many were taken, 0 when fewer than `need` are there (the bucket is left as it
+ * was, refilled to `now`).
+ */
+export function takeTokens(b: Bucket, shape: BucketShape, need: number, want: number, now: number): number {
+  const tokens = refill(b, shape, now);
+  if (tokens < need - EPSILON) return 0;
+  const n = Math.max(need, Math.min(want, Math.floor(tokens + EPSILON)));
+  b.tokens = Math.max(0, tokens - n);
+  return n;
 }
 
 /**

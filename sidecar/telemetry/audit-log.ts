@@ -23,6 +23,8 @@ export interface AuditRecord {
   readonly duration_ms: number;
   /** The failed condition and the values seen, for people; never a token. */
   readonly detail?: string;
+  /** GraphQL calls, once analyzed: the operation type and name, and its computed cost (never the document). */
+  readonly graphql?: { readonly operation_type: string | null; readonly operation_name: string | null; readonly cost: number | null; readonly operations: number };
 }
 
 export interface AuditSink {

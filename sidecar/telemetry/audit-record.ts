@@ -2,7 +2,7 @@
 // or a limit in audit mode that would have refused).
 
 import { wireReplies } from '../core/codes.js';
-import type { CallContext, Rejection } from '../core/filter.js';
+import type { CallInfo, GraphqlCallInfo, Rejection } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
 import { callFacts } from '../policy/authz-filter.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -13,7 +13,9 @@ export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObse
     decided(ctx, rejection) {
       if (rejection !== undefined) audit.write(refusalRecord(ctx, rejection));
       else if (ctx.decision?.decision === 'audit_deny') {
-        audit.write(auditDenyRecord(ctx, policies.current.explain(callFacts(ctx)).summary));
+        // gRPC: explain says which condition failed; a GraphQL endpoint decision carries its reason.
+        const detail = ctx.protocol === 'grpc' ? policies.current.explain(callFacts(ctx)).summary : `GraphQL endpoint ${ctx.path}: ${ctx.decision.reason}`;
+        audit.write(auditDenyRecord(ctx, detail));
       }
       if (rejection === undefined && ctx.auditedLimit !== undefined) audit.write(auditedLimitRecord(ctx, ctx.auditedLimit));
     },
@@ -25,24 +27,24 @@ export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObse
 }
 
 /** The record of a call a limit in audit mode would have refused (it goes through). */
-export function auditedLimitRecord(ctx: CallContext, wouldRefuse: Rejection): AuditRecord {
+export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): AuditRecord {
   return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
 /** The record of a refused call. */
-export function refusalRecord(ctx: CallContext, rejection: Rejection): AuditRecord {
+export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
   return record(ctx, 'deny', rejection.reason, rejection.rule, wire.grpcStatus ?? wire.httpStatus, rejection.detail);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */
-export function auditDenyRecord(ctx: CallContext, detail: string | undefined): AuditRecord {
+export function auditDenyRecord(ctx: CallInfo, detail: string | undefined): AuditRecord {
   const d = ctx.decision!;
   return record(ctx, 'audit_deny', d.reason, d.rule, 0, detail);
 }
 
 function record(
-  ctx: CallContext,
+  ctx: CallInfo,
   decision: AuditRecord['decision'],
   reason: string,
   rule: string | undefined,
@@ -55,7 +57,7 @@ function record(
     reason,
     rule: rule ?? null,
     policy_version: ctx.policyVersion ?? null,
-    protocol: 'grpc',
+    protocol: ctx.protocol,
     method: ctx.method?.fullName ?? ctx.path.slice(0, 256),
     principal: ctx.peer.spiffeId ?? null,
     subject: ctx.jwt?.subject ?? null,
@@ -65,5 +67,15 @@ function record(
     span_id: ctx.trace?.spanId ?? null,
     duration_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(detail === undefined ? {} : { detail }),
+    ...(ctx.graphql === undefined ? {} : { graphql: graphqlFields(ctx.graphql) }),
+  };
+}
+
+function graphqlFields(g: GraphqlCallInfo): NonNullable<AuditRecord['graphql']> {
+  return {
+    operation_type: g.operationType ?? null,
+    operation_name: g.operationName === undefined ? null : g.operationName.slice(0, 128),
+    cost: g.cost ?? null,
+    operations: g.operations,
   };
 }

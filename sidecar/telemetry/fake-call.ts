@@ -21,6 +21,7 @@ export function snapshotOf(text: string): PolicySnapshot {
 /** A fresh context as the pipeline makes it, before any filter ran. */
 export function fakeCall(path: string, headers: Record<string, string> = {}, principal: string | undefined = FRONTEND): CallContext {
   return {
+    protocol: 'grpc',
     stream: {} as ServerHttp2Stream,
     headers: { ':path': path, ...headers },
     rawHeaders: [],

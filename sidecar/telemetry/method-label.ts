@@ -2,7 +2,7 @@
 // unbounded: a scan of random paths must not create a series or a Jaeger operation per
 // path. Methods no policy names are `_OTHER` (DESIGN §6).
 
-import type { CallContext } from '../core/filter.js';
+import type { CallInfo } from '../core/filter.js';
 import type { PolicySnapshot } from '../policy/model.js';
 
 export const OTHER_METHOD = '_OTHER';
@@ -14,7 +14,8 @@ const UNIMPLEMENTED = 12;
  * - matched only by a wildcard pattern (`pkg.Service/*`, `Get*`, `*`): the method once the
  *   policy allowed the call and the app answered something other than UNIMPLEMENTED, for
  *   at most `maxWildcardNames` distinct names per process; `_OTHER` otherwise;
- * - no rule, malformed `:path`: `_OTHER`.
+ * - no rule, malformed `:path`: `_OTHER`;
+ * - GraphQL: the endpoint path when a policy has a rule for it, `_OTHER` otherwise.
  */
 export class MethodLabels {
   readonly #wildcardNames = new Set<string>();
@@ -25,7 +26,9 @@ export class MethodLabels {
   ) {}
 
   /** `grpcStatus`: what the caller received (undefined while the call is running). */
-  label(ctx: CallContext, grpcStatus: number | undefined): string {
+  label(ctx: CallInfo, grpcStatus: number | undefined): string {
+    // GraphQL: the endpoint path when a policy names it (operation names are the caller's to choose).
+    if (ctx.protocol === 'graphql') return this.policies.current.graphqlRule(ctx.path) === undefined ? OTHER_METHOD : ctx.path;
     const method = ctx.method;
     if (method === undefined) return OTHER_METHOD;
     const name = method.fullName;

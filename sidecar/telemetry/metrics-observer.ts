@@ -26,6 +26,8 @@ export function codeLabel(outcome: CallOutcome): string {
 
 export function metricsObserver(metrics: MeshwardMetrics, labels: MethodLabels, opts: MetricsObserverOptions): CallObserver {
   const requests = metrics.requests.with(opts.protocol, opts.direction);
+  // The inbound listener also serves GraphQL: its calls are counted under their own protocol.
+  const graphqlRequests = opts.protocol === 'graphql' ? requests : metrics.requests.with('graphql', opts.direction);
   const decisions = metrics.decisions.with();
   return {
     decided(ctx, rejection) {
@@ -34,7 +36,7 @@ export function metricsObserver(metrics: MeshwardMetrics, labels: MethodLabels, 
     },
     ended(ctx, outcome) {
       const decision = ctx.rejection !== undefined ? 'deny' : ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allow';
-      const cell = requests.get3(labels.label(ctx, outcome.grpcStatus), codeLabel(outcome), decision);
+      const cell = (ctx.protocol === 'graphql' ? graphqlRequests : requests).get3(labels.label(ctx, outcome.grpcStatus), codeLabel(outcome), decision);
       observe(cell, DURATION_BUCKETS, outcome.durationMs / 1000);
     },
   };

@@ -1,6 +1,7 @@
 // Telemetry assembly for the sidecar process (control path, once at startup): the metrics
-// registry and its scrape-time sources, the tracing SDK when an OTLP endpoint is configured,
-// and the call observers the pipeline runs (spans first, so the audit log sees trace ids).
+// registry and its scrape-time sources, the tracing SDK when an OTLP endpoint is configured
+// (loaded only then: the SDK and its exporters are ~33 MB of RSS), and the call observers the
+// pipeline runs (spans first, so the audit log sees trace ids).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,8 +17,7 @@ import { renderSingle } from './metric-family.js';
 import { jwtValidationCounter, metricsObserver } from './metrics-observer.js';
 import { MethodLabels } from './method-label.js';
 import { resolveTracingSettings, type TracingSettings } from './telemetry-settings.js';
-import { traceObserver } from './trace-observer.js';
-import { startTracing, type Tracing } from './tracing-setup.js';
+import type { Tracing } from './tracing-setup.js';
 
 export interface TelemetryDeps {
   readonly policies: PolicyStore;
@@ -41,7 +41,7 @@ export interface Telemetry {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-export function startTelemetry(config: SidecarConfig, deps: TelemetryDeps): Telemetry {
+export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps): Promise<Telemetry> {
   const metrics = new MeshwardMetrics();
   const labels = new MethodLabels(deps.policies);
   deps.policies.onReload((result) => metrics.policyReloads.get1(result).value++);
@@ -50,8 +50,11 @@ export function startTelemetry(config: SidecarConfig, deps: TelemetryDeps): Tele
   const settings = resolveTracingSettings(config.telemetry, deps.env ?? process.env);
   for (const p of settings.problems) log.warn(`telemetry: ${p}`);
   let tracing: Tracing | undefined;
+  let traceObserver: typeof import('./trace-observer.js').traceObserver | undefined;
   if (settings.enabled) {
-    tracing = startTracing(settings, packageVersion());
+    const [setup, observer] = await Promise.all([import('./tracing-setup.js'), import('./trace-observer.js')]);
+    traceObserver = observer.traceObserver;
+    tracing = setup.startTracing(settings, packageVersion());
     const queue = tracing.queue;
     metrics.addCollector(() => {
       const s = queue.stats;
@@ -86,10 +89,10 @@ export function startTelemetry(config: SidecarConfig, deps: TelemetryDeps): Tele
   }
 
   const inboundObservers: CallObserver[] = [];
-  if (tracing !== undefined) inboundObservers.push(traceObserver({ ...tracing, labels }));
+  if (tracing !== undefined && traceObserver !== undefined) inboundObservers.push(traceObserver({ ...tracing, labels }));
   inboundObservers.push(metricsObserver(metrics, labels, { protocol: 'grpc', direction: 'inbound' }));
   const outboundObservers: CallObserver[] = [];
-  if (tracing !== undefined) outboundObservers.push(traceObserver({ ...tracing, labels, kind: 'client' }));
+  if (tracing !== undefined && traceObserver !== undefined) outboundObservers.push(traceObserver({ ...tracing, labels, kind: 'client' }));
   outboundObservers.push(metricsObserver(metrics, labels, { protocol: 'grpc', direction: 'outbound' }));
 
   return {

@@ -18,7 +18,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http2';
-import type { CallContext, CallTrace } from '../core/filter.js';
+import type { CallInfo, CallTrace } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
 import { verdictOf } from './call-verdict.js';
 import { OTHER_METHOD, type MethodLabels } from './method-label.js';
@@ -66,7 +66,7 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   get: (h, key) => h[key],
 };
 
-function spanOf(ctx: CallContext): Span | undefined {
+function spanOf(ctx: CallInfo): Span | undefined {
   const t = ctx.trace;
   return t instanceof SpanTrace ? t.span : undefined;
 }
@@ -79,8 +79,8 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
   const errorCodes = client ? CLIENT_ERROR_CODES : SERVER_ERROR_CODES;
   // Outbound calls come from our own app, whose methods are as many as its code names:
   // the real name is bounded; inbound names go through the policy-bounded labels.
-  const spanName = (ctx: CallContext, status: number | undefined): string =>
-    client ? (ctx.method?.fullName ?? OTHER_METHOD) : labels.label(ctx, status);
+  const spanName = (ctx: CallInfo, status: number | undefined): string =>
+    ctx.protocol === 'graphql' ? graphqlSpanName(ctx) : client ? (ctx.method?.fullName ?? OTHER_METHOD) : labels.label(ctx, status);
 
   /** The trace headers for the app (W3C fast path, or the configured SDK propagators). */
   function appHeaders(h: IncomingHttpHeaders, parentValid: boolean, traceId: string, spanId: string, sampled: boolean): Readonly<Record<string, string | undefined>> {
@@ -140,6 +140,13 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       if (m !== undefined) {
         attrs['rpc.service'] = m.service;
         attrs['rpc.method'] = m.method;
+      } else if (ctx.protocol === 'graphql') {
+        attrs['url.path'] = ctx.path.slice(0, MAX_PATH_ATTRIBUTE);
+        const g = ctx.graphql;
+        if (g?.operationType !== undefined) attrs['graphql.operation.type'] = g.operationType;
+        if (g?.operationName !== undefined) attrs['graphql.operation.name'] = g.operationName.slice(0, MAX_OPERATION_NAME);
+        if (g?.cost !== undefined) attrs['meshward.graphql.cost'] = g.cost;
+        if (g !== undefined && g.operations > 1) attrs['meshward.graphql.operations'] = g.operations;
       } else {
         attrs['meshward.path'] = ctx.path.slice(0, MAX_PATH_ATTRIBUTE);
       }
@@ -178,4 +185,13 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       span.end(Math.min(ctx.startedAt + outcome.durationMs, performance.now()));
     },
   };
+}
+
+const MAX_OPERATION_NAME = 64;
+
+/** OpenTelemetry GraphQL semantic conventions: "{operation type} {operation name}", or "GraphQL Operation" before analysis. */
+function graphqlSpanName(ctx: CallInfo): string {
+  const g = ctx.graphql;
+  if (g?.operationType === undefined) return 'GraphQL Operation';
+  return g.operationName === undefined ? g.operationType : `${g.operationType} ${g.operationName.slice(0, MAX_OPERATION_NAME)}`;
 }
