@@ -5,12 +5,13 @@
 // maxMessageBytes (refused before the app sees the message) and audit mode.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../demo/echo-app.js';
 import { methodPaths } from '../demo/proto.js';
+import { auditAfter, readAudit } from './support/audit-file.js';
 import { writeSidecarConfig } from './support/config-fixtures.js';
 import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, serverStream, unary } from './support/grpc-clients.js';
 import { decodeStatusDetails } from './support/rpc-status.js';
@@ -58,21 +59,6 @@ let app: EchoApp;
 let sidecar: SidecarProcess;
 
 const echo = (svid: Svid) => echoClient(sidecar.inbound, clientTls(pki, svid), { servername: 'orders' });
-
-async function auditRecords(): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(auditFile, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** Waits (bounded) until the audit log has `n` more records than `from`; returns the new ones. */
-async function auditAfter(from: number, n: number): Promise<Array<Record<string, unknown>>> {
-  for (let i = 0; i < 100; i++) {
-    const all = await auditRecords();
-    if (all.length >= from + n) return all.slice(from);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return (await auditRecords()).slice(from);
-}
 
 /** Polls (bounded) until `cond` holds. */
 async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -124,7 +110,7 @@ describe('rate limit (memory store)', () => {
   });
 
   test('the refusal carries google.rpc.Status with RetryInfo and QuotaFailure, and is audited with its rule', async () => {
-    const audits = (await auditRecords()).length;
+    const audits = (await readAudit(auditFile)).length;
     const r = await unary(echo(alice), { message: 'x' });
     assert.equal(r.status, RESOURCE_EXHAUSTED);
     assert.equal(r.details, 'rate limit exceeded', 'short and generic');
@@ -135,7 +121,7 @@ describe('rate limit (memory store)', () => {
     assert.equal(s.retryDelayMs, 12_000, 'one token every 60 s / 5');
     assert.deepEqual(s.violations, [{ subject: 'principal', description: 'rate limit: 5 requests per 1m (burst 2)' }]);
     assert.ok(!JSON.stringify(s).includes('limits:grpc'), 'the rule id is not sent to the caller');
-    const [rec] = await auditAfter(audits, 1);
+    const [rec] = await auditAfter(auditFile, audits, 1);
     assert.equal(rec?.decision, 'deny');
     assert.equal(rec?.reason, 'rate_limited');
     assert.equal(rec?.rule, 'limits:grpc[0]');
@@ -181,7 +167,7 @@ describe('concurrency (max 1, queue 1, queue timeout 300 ms)', () => {
   test('one call queues and times out, the one after finds the queue full; neither reaches the app', async () => {
     const client = echo(carol);
     const before = appCalls(methodPaths.clientStream);
-    const audits = (await auditRecords()).length;
+    const audits = (await readAudit(auditFile)).length;
     const holder = clientStream(client, [{ message: 'hold', sleepMs: 800 }]);
     await until(() => appCalls(methodPaths.clientStream) > before, 'the holder to reach the app');
     const timed = async () => {
@@ -196,7 +182,7 @@ describe('concurrency (max 1, queue 1, queue timeout 300 ms)', () => {
     assert.ok(fast.ms < 250, `queue full: refused at once (${fast.ms.toFixed(0)} ms)`);
     assert.ok(slow.ms >= 250 && slow.ms < 700, `queue timeout: refused after ~300 ms (${slow.ms.toFixed(0)} ms)`);
     assert.equal(appCalls(methodPaths.clientStream) - before, 1, 'only the holder reached the app');
-    const reasons = (await auditAfter(audits, 2)).map((r) => r.reason).sort();
+    const reasons = (await auditAfter(auditFile, audits, 2)).map((r) => r.reason).sort();
     assert.deepEqual(reasons, ['concurrency_queue_full', 'concurrency_queue_timeout']);
     assert.equal((await holder).status, OK);
     // The holder's slot was released when it ended.
@@ -208,13 +194,13 @@ describe('maxMessageBytes (64 KiB on ClientStream; 4 MiB default elsewhere)', ()
   test('a message over the limit is refused with 8; the app never receives it', async () => {
     const client = echo(carol);
     const before = app.calls.length;
-    const audits = (await auditRecords()).length;
+    const audits = (await readAudit(auditFile)).length;
     const r = await clientStream(client, [{ message: 'big', payload: Buffer.alloc(70 * 1024, 1) }]);
     assert.equal(r.status, RESOURCE_EXHAUSTED, r.details);
     assert.equal(r.details, 'message too large');
     const seen = app.calls.slice(before).filter((c) => c.method === methodPaths.clientStream);
     assert.ok(seen.every((c) => c.received === 0), `the app received no message: ${JSON.stringify(seen.map((c) => c.received))}`);
-    const [rec] = await auditAfter(audits, 1);
+    const [rec] = await auditAfter(auditFile, audits, 1);
     assert.equal(rec?.reason, 'message_too_large');
     assert.equal(rec?.status, RESOURCE_EXHAUSTED);
   });
@@ -271,11 +257,11 @@ describe('bandwidth (512 KiB/s per principal: ServerStream replies, ClientStream
 describe('mode: audit on a limit', () => {
   test('calls over an audit-mode limit pass, and each is recorded as audit_deny', async () => {
     const client = echo(alice);
-    const audits = (await auditRecords()).length;
+    const audits = (await readAudit(auditFile)).length;
     const before = appCalls(methodPaths.bidi);
     for (let i = 0; i < 3; i++) assert.equal((await bidi(client, [{ message: `m${i}` }])).status, OK);
     assert.equal(appCalls(methodPaths.bidi) - before, 3);
-    const recs = await auditAfter(audits, 2);
+    const recs = await auditAfter(auditFile, audits, 2);
     assert.equal(recs.length, 2, 'the 2nd and 3rd calls would have been refused');
     for (const rec of recs) {
       assert.equal(rec.decision, 'audit_deny');

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../demo/echo-app.js';
 import { methodPaths } from '../demo/proto.js';
+import { auditAfter, readAudit } from './support/audit-file.js';
 import { writeSidecarConfig } from './support/config-fixtures.js';
 import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, unary } from './support/grpc-clients.js';
 import { JwksServer } from './support/jwks-server.js';
@@ -63,21 +64,6 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: jwks.origin, aud: 'orders', sub: 'alice', exp: now() + 600, scope: 'admin:ping orders:read', ...extra });
 
-async function auditRecords(): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(auditFile, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** Waits (bounded) until the audit log has `n` records more than `before`. */
-async function auditAfter(before: number, n: number): Promise<Array<Record<string, unknown>>> {
-  for (let i = 0; i < 100; i++) {
-    const all = await auditRecords();
-    if (all.length >= before + n) return all.slice(before);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return (await auditRecords()).slice(before);
-}
-
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshward-rbac-'));
   policyDir = join(dir, 'policies');
@@ -112,10 +98,10 @@ after(async () => {
 /** Runs `call` and checks it never reached the app and left exactly one audit record. */
 async function expectRefused(call: () => Promise<{ status: number }>, status: number, reason: RegExp) {
   const calls = app.calls.length;
-  const audits = (await auditRecords()).length;
+  const audits = (await readAudit(auditFile)).length;
   const r = await call();
   assert.equal(r.status, status);
-  const records = await auditAfter(audits, 1);
+  const records = await auditAfter(auditFile, audits, 1);
   assert.equal(app.calls.length, calls, 'a denied call never reaches the app');
   assert.equal(records.length, 1, `exactly one audit record: ${JSON.stringify(records)}`);
   assert.equal(records[0]!.decision, 'deny');
@@ -157,12 +143,12 @@ describe('per-method RBAC by SPIFFE ID', () => {
   });
 
   test('an audit-mode policy lets the call through and records audit_deny', async () => {
-    const audits = (await auditRecords()).length;
+    const audits = (await readAudit(auditFile)).length;
     const calls = app.calls.length;
     const r = await bidi(echo(), [{ message: 'shadow' }]);
     assert.equal(r.status, OK, r.details);
     assert.ok(app.calls.length > calls, 'the call reached the app');
-    const [rec] = await auditAfter(audits, 1);
+    const [rec] = await auditAfter(auditFile, audits, 1);
     assert.equal(rec?.decision, 'audit_deny');
     assert.equal(rec?.rule, 'shadow:grpc[0]');
   });

@@ -6,12 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../demo/echo-app.js';
+import { readAudit } from './support/audit-file.js';
 import { writeSidecarConfig } from './support/config-fixtures.js';
 import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, unary } from './support/grpc-clients.js';
 import { JwksServer } from './support/jwks-server.js';
@@ -119,11 +120,6 @@ async function metricsText(sidecar: SidecarProcess): Promise<string> {
 
 async function metrics(sidecar: SidecarProcess): Promise<Sample[]> {
   return parsePromText(await metricsText(sidecar));
-}
-
-async function auditRecords(file: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
@@ -239,7 +235,7 @@ describe('traces: client → meshward SERVER span → app', () => {
     assert.equal(refused.attributes['meshward.rule'], 'tel:grpc[1]');
     assert.match(String(refused.attributes['meshward.detail']), /no allow entry/);
     assert.equal(app.calls.length, calls);
-    const audit = await waitFor('audit record', () => auditRecords(s.auditFile), (a) => a.some((x) => x.trace_id === traceId));
+    const audit = await waitFor('audit record', () => readAudit(s.auditFile), (a) => a.some((x) => x.trace_id === traceId));
     const rec = audit.find((x) => x.trace_id === traceId);
     assert.equal(rec?.span_id, span.spanId);
   });
@@ -369,7 +365,7 @@ describe('metrics and audit after a known mix of calls', () => {
     assert.ok(samples.some((x) => x.name === 'process_cpu_user_seconds_total'), 'process metrics');
 
     // Audit: one record per denial plus the audit_deny, each with the trace of its exported span.
-    const audit = await waitFor('audit records', () => auditRecords(s.auditFile), (a) => a.length >= denials + 1);
+    const audit = await waitFor('audit records', () => readAudit(s.auditFile), (a) => a.length >= denials + 1);
     assert.equal(audit.length, denials + 1);
     assert.equal(audit.filter((a) => a.decision === 'deny').length, denials);
     assert.equal(audit.filter((a) => a.decision === 'audit_deny').length, 1);
