@@ -68,8 +68,6 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
 
   /** Endpoint authz and rate limit: before the body is read, so a refused caller costs little. */
   function admit(ctx: CallInfo, rule: CompiledGraphqlRule | undefined, facts: CallFacts): FilterResult | Promise<FilterResult> {
-    const snapshot = opts.policies.current;
-    ctx.policyVersion = snapshot.version;
     const decision = decideRule(rule?.access, facts);
     ctx.decision = decision;
     if (decision.decision === 'deny') {
@@ -120,7 +118,10 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
     const chain = runChain(opts.filters, ctx);
     const early = chain instanceof Promise ? await chain : chain;
     if (early !== undefined) return { rejection: early, body: undefined };
-    const rule = opts.policies.current.graphqlRule(ctx.path);
+    // One read of the policy snapshot for the whole call.
+    const snapshot = opts.policies.current;
+    ctx.policyVersion = snapshot.version;
+    const rule = snapshot.graphqlRule(ctx.path);
     const facts: CallFacts = { method: `graphql:${ctx.path}`, principal: ctx.peer.authenticated ? ctx.peer.spiffeId : undefined, jwt: ctx.jwt };
     const admitted = admit(ctx, rule, facts);
     const refused = admitted instanceof Promise ? await admitted : admitted;
