@@ -279,6 +279,10 @@ test('sidecar mode auto follows the cluster version; the schema rejects bad valu
   assert.equal(render(['--kube-version', '1.28.0']).injectorConfig().injection.sidecarMode, 'container');
   assert.equal(render(['--kube-version', '1.29.0']).injectorConfig().injection.sidecarMode, 'native');
   assert.equal(render(['--kube-version', '1.33.1', '--set', 'sidecar.mode=container']).injectorConfig().injection.sidecarMode, 'container');
+  // Worker processes per sidecar: 1 by default, a number or auto from the values.
+  assert.equal(render([]).injectorConfig().injection.workers, 1);
+  assert.equal(render(['--set', 'sidecar.workers=2']).injectorConfig().injection.workers, 2);
+  assert.equal(render(['--set', 'sidecar.workers=auto']).injectorConfig().injection.workers, 'auto');
   for (const [args, message] of [
     [['--set', 'webhook.failurePolicy=Sometimes'], /failurePolicy/],
     [['--set', 'replicas=3'], /additional properties 'replicas' not allowed/],

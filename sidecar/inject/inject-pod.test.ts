@@ -179,6 +179,7 @@ test('pod annotations override ports, policies, mTLS, certificates, resources an
         'meshward.dev/outbound-routes': routes,
         'meshward.dev/policies': 'orders-policies',
         'meshward.dev/mtls': 'permissive',
+        'meshward.dev/workers': '2',
         'meshward.dev/service-name': 'orders-api',
         'meshward.dev/cert-secret': 'orders-svid',
         'meshward.dev/cpu-request': '100m',
@@ -206,6 +207,20 @@ test('pod annotations override ports, policies, mTLS, certificates, resources an
     ['payments.pay.svc.cluster.local:50051', 7443, 'spiffe://cluster.local/ns/pay/sa/payments'],
   ]);
   assert.equal(config.telemetry.serviceName, 'orders-api');
+  assert.equal(config.workers, 2);
+});
+
+test('workers: one process unless the options or the pod say otherwise; a bad count is refused', () => {
+  const one = sidecarConfigOf(inject(appPod()).pod);
+  assert.equal(one.config.workers, 1);
+  assert.doesNotMatch(one.text, /workers/);
+  // "auto" stays "auto" in the file: the sidecar counts the CPUs it sees when it starts.
+  assert.match(sidecarConfigOf(inject(appPod({ annotations: { 'meshward.dev/workers': 'auto' } })).pod).text, /^workers: auto$/m);
+  assert.equal(sidecarConfigOf(inject(appPod(), { ...defaults, workers: 3 }).pod).config.workers, 3);
+  for (const bad of ['0', '65', 'two', '1.5']) {
+    const r = planInjection(appPod({ annotations: { 'meshward.dev/workers': bad } }), {}, defaults);
+    assert.deepEqual(r.action === 'error' && r.problems, [`annotation meshward.dev/workers: expected a number of worker processes from 1 to 64, or auto, got "${bad}"`], bad);
+  }
 });
 
 test('invalid annotations are refused with every problem named', () => {

@@ -95,6 +95,10 @@ export const injectionOptionsSchema = z.strictObject({
     .prefault({}),
   policiesConfigMap: objectName.default('meshward-policies'),
   mtls: z.enum(['strict', 'permissive']).default('strict'),
+  workers: z
+    .union([z.int().min(1).max(64), z.literal('auto')])
+    .default(1)
+    .meta({ description: 'Worker processes per sidecar (sidecar config `workers`); "auto" = one per CPU the container sees.' }),
   ports: z
     .strictObject({
       inbound: port.default(7443),

@@ -29,6 +29,7 @@ export const OVERRIDE_ANNOTATIONS = {
   outboundRoutes: 'meshward.dev/outbound-routes',
   policies: 'meshward.dev/policies',
   mtls: 'meshward.dev/mtls',
+  workers: 'meshward.dev/workers',
   serviceName: 'meshward.dev/service-name',
   certSecret: 'meshward.dev/cert-secret',
   sidecarMode: 'meshward.dev/sidecar-mode',
@@ -53,6 +54,8 @@ export interface PodSettings {
   readonly outboundRoutes: readonly OutboundRoute[];
   readonly policiesConfigMap: string;
   readonly mtls: 'strict' | 'permissive';
+  /** Sidecar worker processes (README "Workers"); 1 = one process, the config key left out. */
+  readonly workers: number | 'auto';
   readonly serviceName: string | undefined;
   /** The Secret holding tls.crt, tls.key and ca.crt, or undefined for the CSI driver. */
   readonly certSecret: string | undefined;
@@ -126,6 +129,15 @@ export function resolvePodSettings(pod: PodFacts, options: InjectionOptions): Se
     return fallback;
   };
 
+  const workersOf = (name: string, fallback: number | 'auto'): number | 'auto' => {
+    const v = a[name];
+    if (v === undefined) return fallback;
+    if (v === 'auto') return v;
+    if (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return Number(v);
+    bad(name, 'a number of worker processes from 1 to 64, or auto');
+    return fallback;
+  };
+
   const serviceName = a[OVERRIDE_ANNOTATIONS.serviceName] ?? pod.labels['app.kubernetes.io/name'] ?? pod.labels['app'];
   if (serviceName !== undefined && !/^[\x21-\x7e]{1,253}$/.test(serviceName)) bad(OVERRIDE_ANNOTATIONS.serviceName, 'a service name without spaces');
 
@@ -137,6 +149,7 @@ export function resolvePodSettings(pod: PodFacts, options: InjectionOptions): Se
     outboundRoutes,
     policiesConfigMap: named(OVERRIDE_ANNOTATIONS.policies, options.policiesConfigMap) ?? options.policiesConfigMap,
     mtls: choice(OVERRIDE_ANNOTATIONS.mtls, ['strict', 'permissive'] as const, options.mtls),
+    workers: workersOf(OVERRIDE_ANNOTATIONS.workers, options.workers),
     serviceName,
     certSecret: named(OVERRIDE_ANNOTATIONS.certSecret, options.certificates.source === 'secret' ? options.certificates.secretName : undefined),
     resources: {

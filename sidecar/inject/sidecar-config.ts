@@ -49,6 +49,7 @@ export function sidecarConfigObject(settings: PodSettings, options: InjectionOpt
     const section = options.sidecar[key];
     if (section !== undefined) config[key] = structuredClone(section);
   }
+  if (settings.workers !== 1) config.workers = settings.workers;
   if (settings.serviceName !== undefined) {
     config.telemetry = { ...(config.telemetry as Record<string, unknown> | undefined), serviceName: settings.serviceName };
   }
