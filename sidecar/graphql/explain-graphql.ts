@@ -6,7 +6,7 @@ import type { CallInfo } from '../core/filter.js';
 import { decideRule } from '../policy/evaluate.js';
 import type { CallFacts, GraphqlLimitName, PolicySnapshot } from '../policy/model.js';
 import type { GraphqlAnalyzer } from './analysis/analyze.js';
-import { checkFields, checkIntrospection, checkOperationLimits } from './graphql-checks.js';
+import { checkFields, checkIntrospection, checkOperationLimits, fieldRuleFor } from './graphql-checks.js';
 
 export interface GraphqlExplainInput {
   readonly snapshot: PolicySnapshot;
@@ -55,7 +55,7 @@ export function explainGraphql(input: GraphqlExplainInput): { lines: string[]; a
     lines.push(`introspect ${d === undefined ? 'DENY (no introspection rule: off)' : `${d.decision.toUpperCase()} (${d.reason}) by ${d.rule}`}`);
   }
   for (const [coordinate, at] of op.fields) {
-    const fieldRule = rule.fields.get(coordinate) ?? rule.fields.get(`${coordinate.slice(0, coordinate.indexOf('.'))}.*`);
+    const fieldRule = fieldRuleFor(rule.fields, coordinate);
     if (fieldRule === undefined) continue;
     const d = decideRule(fieldRule, facts);
     lines.push(`  field    ${coordinate} at ${at}: ${d.decision.toUpperCase()} (${d.reason}) by ${fieldRule.pattern.slice(fieldRule.pattern.indexOf('#') + 1)} ${d.rule ?? ''}`);

@@ -2,8 +2,9 @@
 // path, synchronous): limits, introspection, then field rules. Each returns a refusal or
 // undefined; limits in audit mode are recorded on the call instead (DESIGN §4).
 
-import { RejectCode } from '../core/codes.js';
+import { RejectCode, wireReplies } from '../core/codes.js';
 import type { CallInfo, Rejection } from '../core/filter.js';
+import { denyCode } from '../policy/authz-filter.js';
 import { decideRule } from '../policy/evaluate.js';
 import type { CallFacts, CompiledGraphqlRule, CompiledMethodRule, Decision, GraphqlLimit, GraphqlLimitName } from '../policy/model.js';
 import type { AnalysisFailure, OperationAnalysis } from './analysis/analyze.js';
@@ -82,8 +83,8 @@ export function checkOperationLimits(ctx: CallInfo, rule: CompiledGraphqlRule, o
 }
 
 function refusal(decision: Decision, reason: string, detail: string, extensions: Record<string, string | number>): Rejection {
-  const code = decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
-  return { code, reason, rule: decision.rule, detail, graphqlExtensions: { code: code === RejectCode.UNAUTHENTICATED ? 'UNAUTHENTICATED' : 'FORBIDDEN', ...extensions } };
+  const code = denyCode(decision);
+  return { code, reason, rule: decision.rule, detail, graphqlExtensions: { code: wireReplies[code].graphqlCode, ...extensions } };
 }
 
 /** Introspection (`__schema`, `__type`) is off unless a rule allows it for this caller. */
@@ -95,6 +96,11 @@ export function checkIntrospection(ctx: CallInfo, rule: CompiledGraphqlRule, fac
   return judge(ctx, r, facts, 'introspection', 'introspection');
 }
 
+/** The rule for a field coordinate: `Type.field` before `Type.*`. */
+export function fieldRuleFor(rules: ReadonlyMap<string, CompiledMethodRule>, coordinate: string): CompiledMethodRule | undefined {
+  return rules.get(coordinate) ?? rules.get(`${coordinate.slice(0, coordinate.indexOf('.'))}.*`);
+}
+
 /**
  * Field rules: every coordinate the operation can touch (through aliases, fragments,
  * interfaces and unions — analysis/ resolved them) against its rule, `Type.field` before
@@ -104,11 +110,7 @@ export function checkFields(ctx: CallInfo, rule: CompiledGraphqlRule, op: Operat
   const rules = rule.fields;
   if (rules.size === 0) return undefined;
   for (const [coordinate, path] of op.fields) {
-    let fieldRule = rules.get(coordinate);
-    if (fieldRule === undefined) {
-      const dot = coordinate.indexOf('.');
-      fieldRule = rules.get(`${coordinate.slice(0, dot)}.*`);
-    }
+    const fieldRule = fieldRuleFor(rules, coordinate);
     if (fieldRule === undefined) continue;
     const stop = judge(ctx, fieldRule, facts, `field ${coordinate}`, path);
     if (stop !== undefined) return stop;

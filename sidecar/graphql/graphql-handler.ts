@@ -9,6 +9,7 @@ import type { CallInfo, Filter, FilterResult, Rejection } from '../core/filter.j
 import type { CallObserver } from '../core/observer.js';
 import { graphqlReply } from '../core/reply.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
+import { denyCode } from '../policy/authz-filter.js';
 import { decideRule } from '../policy/evaluate.js';
 import type { CallFacts, CompiledGraphqlRule, RateLimitRule } from '../policy/model.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -71,8 +72,7 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
     const decision = decideRule(rule?.access, facts);
     ctx.decision = decision;
     if (decision.decision === 'deny') {
-      const code = decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
-      return { code, reason: decision.reason, rule: decision.rule, detail: `GraphQL endpoint ${ctx.path}: ${decision.reason}` };
+      return { code: denyCode(decision), reason: decision.reason, rule: decision.rule, detail: `GraphQL endpoint ${ctx.path}: ${decision.reason}` };
     }
     if (rule === undefined || rule.access.rateLimits.length === 0) return undefined;
     return opts.take(ctx, rule.access.rateLimits, 1);

@@ -5,7 +5,7 @@
 
 import { RejectCode } from '../core/codes.js';
 import { reject, type CallContext, type CallInfo, type Filter, type FilterResult } from '../core/filter.js';
-import type { CallFacts } from './model.js';
+import type { CallFacts, Decision } from './model.js';
 import type { PolicyStore } from './policy-store.js';
 
 /** What authorization knows about a call: a gRPC call that passed the gRPC request filter, or a GraphQL call (its path). */
@@ -15,6 +15,11 @@ export function callFacts(ctx: CallInfo): CallFacts {
     principal: ctx.peer.authenticated ? ctx.peer.spiffeId : undefined,
     jwt: ctx.jwt,
   };
+}
+
+/** The refusal code of a deny decision: 16 when only a JWT is missing, else 7 (DESIGN §5). */
+export function denyCode(decision: Decision): RejectCode {
+  return decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
 }
 
 export function authzFilter(store: PolicyStore, allowAnyAuthenticated: boolean): Filter {
@@ -33,8 +38,7 @@ export function authzFilter(store: PolicyStore, allowAnyAuthenticated: boolean):
         return undefined;
       }
       if (decision.reason === 'default_deny' && allowAnyAuthenticated && ctx.peer.authenticated) return undefined;
-      const code = decision.code === 'UNAUTHENTICATED' ? RejectCode.UNAUTHENTICATED : RejectCode.PERMISSION_DENIED;
-      return reject(code, decision.reason, snapshot.explain(facts).summary, decision.rule);
+      return reject(denyCode(decision), decision.reason, snapshot.explain(facts).summary, decision.rule);
     },
   };
 }
