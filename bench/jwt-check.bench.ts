@@ -4,9 +4,10 @@
 // Run: node --import tsx bench/jwt-check.bench.ts
 
 import { jwtVerify } from 'jose';
-import type { CallContext } from '../sidecar/core/filter.js';
+import type { Call as CallContext } from '../sidecar/pipeline/call.js';
+import { headersOf } from '../sidecar/pipeline/call.test-helper.js';
 import { JwtAuthenticator, type ProviderConfig } from '../sidecar/authn/jwt-authenticator.js';
-import { jwtAuthnFilter } from '../sidecar/authn/jwt-authn-filter.js';
+import { jwtAuthnFilter } from '../sidecar/filters/jwt-authn-filter.js';
 import { JwksServer, type KeyAlg } from '../integration/support/jwks-server.js';
 
 const CACHED_ITERATIONS = 1_000_000;
@@ -51,11 +52,7 @@ async function timePair(tokens: readonly string[], a: (t: string) => Promise<unk
   return total.map((ms) => (ms * 1000) / tokens.length) as [number, number];
 }
 
-const ctxWith = (rawHeaders: string[]): CallContext => {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!] ??= rawHeaders[i + 1]!;
-  return { headers, rawHeaders, jwt: undefined } as unknown as CallContext;
-};
+const ctxWith = (rawHeaders: string[]): CallContext => ({ headers: headersOf(rawHeaders), jwt: undefined }) as unknown as CallContext;
 
 const rows: [string, number, string][] = [];
 

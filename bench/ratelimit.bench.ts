@@ -7,14 +7,19 @@
 
 import Bottleneck from 'bottleneck';
 import { readFileSync } from 'node:fs';
-import type { CallContext } from '../sidecar/core/filter.js';
+import { runChain } from '../sidecar/core/chain.js';
+import { bandwidthFilter } from '../sidecar/filters/bandwidth-filter.js';
+import { concurrencyFilter } from '../sidecar/filters/concurrency-filter.js';
+import { messageSizeFilter } from '../sidecar/filters/message-size-filter.js';
+import { rateLimitFilter } from '../sidecar/filters/rate-limit-filter.js';
+import type { Call as CallContext } from '../sidecar/pipeline/call.js';
+import { dataSnapshotOf, endCall, testCall } from '../sidecar/pipeline/call.test-helper.js';
 import { compilePolicies } from '../sidecar/policy/compile.js';
 import { parsePolicySources } from '../sidecar/policy/load.js';
 import type { PolicySnapshot, RateLimitRule } from '../sidecar/policy/model.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, FrameSizeGuard } from '../sidecar/ratelimit/frame-size-guard.js';
 import { messageTooLargeRejection } from '../sidecar/ratelimit/limit-rejections.js';
 import { LimiterRegistry } from '../sidecar/ratelimit/limiter-registry.js';
-import { limitsFilter } from '../sidecar/ratelimit/limits-filter.js';
 import { RedisRateLimiter } from '../sidecar/ratelimit/redis-rate-limiter.js';
 import { RedisLimitStore } from '../sidecar/ratelimit/redis-store.js';
 import { fullBucket, takeToken } from '../sidecar/ratelimit/token-bucket.js';
@@ -49,23 +54,15 @@ function compile(): PolicySnapshot {
   return compilePolicies(loaded);
 }
 
-/** 64 calls of 64 principals (slices, as the sidecar makes them from the certificate). */
-function calls(snapshot: PolicySnapshot, method: string): CallContext[] {
+/** 64 calls of 64 principals (slices, as the sidecar makes them from the certificate), over `registry`'s tables. */
+function calls(snapshot: PolicySnapshot, method: string, registry: LimiterRegistry): CallContext[] {
+  const data = dataSnapshotOf(snapshot, registry);
   return Array.from({ length: 64 }, (_, k) => {
     const id = `spiffe://cluster.local/ns/web/sa/caller${k}`;
     const principal = `URI:${id}, DNS:x`.slice(4, 4 + id.length);
-    return {
-      stream: { destroyed: false, closed: false },
-      peer: { authenticated: true, transport: 'mtls', spiffeId: principal },
-      jwt: undefined,
-      decision: snapshot.decide({ method, principal, jwt: undefined }),
-      timeoutMs: 5000,
-      startedAt: 0,
-      requestGuard: undefined,
-      requestTransforms: undefined,
-      responseTransforms: undefined,
-      auditedLimit: undefined,
-    } as unknown as CallContext;
+    const c = testCall({ target: `/${method}`, principal, snapshot: data });
+    c.decision = snapshot.decide({ method, principal, jwt: undefined });
+    return c;
   });
 }
 
@@ -107,7 +104,11 @@ const row = (name: string, value: string, note = ''): void => {
 async function memory(): Promise<void> {
   const snapshot = compile();
   const registry = new LimiterRegistry({ store: undefined, maxKeysPerRule: 10_000, maxRedisKeysPerRule: 1_000 });
-  const { filter, observer } = limitsFilter(registry);
+  // The four limit filters in their chain order, as the inbound gRPC chain runs them.
+  const limits = [rateLimitFilter(() => undefined), concurrencyFilter(() => undefined), bandwidthFilter(), messageSizeFilter()];
+  const filter = { apply: (c: CallContext) => runChain(limits, c) };
+  // What the pipeline does at the end of a call: released slots, ready for the next round.
+  const observer = { ended: (c: CallContext, _o: unknown) => (endCall(c), (c.ended = false)) };
   const chunk = Buffer.alloc(35); // a unary call's request: 5-byte prefix + 30-byte message
   chunk.writeUInt32BE(30, 1);
   const tooLarge = messageTooLargeRejection(DEFAULT_MAX_MESSAGE_BYTES, undefined);
@@ -130,7 +131,7 @@ async function memory(): Promise<void> {
     return sink;
   });
   row('message-size guard: allocate + check a 35-byte unary request', `${guard.toFixed(0)} ns`, 'every call');
-  const open = await time(loop(calls(snapshot, 'b.v1.S/Open')));
+  const open = await time(loop(calls(snapshot, 'b.v1.S/Open', registry)));
   row('limits filter, rule without limits (guard only)', `${open.toFixed(0)} ns`, 'every call');
   const bucket = fullBucket({ ratePerMs: 1e6, capacity: 1e9 }, 0);
   const shape = { ratePerMs: 1e6, capacity: 1e9 };
@@ -140,13 +141,13 @@ async function memory(): Promise<void> {
     return sink;
   });
   row('token bucket alone (takeToken)', `${raw.toFixed(0)} ns`);
-  const rate = await time(loop(calls(snapshot, 'b.v1.S/Rate')));
+  const rate = await time(loop(calls(snapshot, 'b.v1.S/Rate', registry)));
   row('limits filter, memory rate limit by principal (64 callers), allowed', `${rate.toFixed(0)} ns`, `+${(rate - open).toFixed(0)} ns over no limit`);
-  const refuseCalls = calls(snapshot, 'b.v1.S/Refuse');
+  const refuseCalls = calls(snapshot, 'b.v1.S/Refuse', registry);
   for (const c of refuseCalls) filter.apply(c);
   const refused = await time(loop(refuseCalls));
   row('limits filter, memory rate limit, refused (prepared Rejection)', `${refused.toFixed(0)} ns`);
-  const slot = await time(loop(calls(snapshot, 'b.v1.S/Slot'), (c) => observer.ended!(c, outcome)));
+  const slot = await time(loop(calls(snapshot, 'b.v1.S/Slot', registry), (c) => observer.ended(c, outcome)));
   row('limits filter, concurrency slot taken + released at call end', `${slot.toFixed(0)} ns`);
   row('memory rate limit as a share of nginx CPU per call', `${(((rate - open) / 1000 / NGINX_US_PER_CALL) * 100).toFixed(3)} %`, `of ${NGINX_US_PER_CALL} µs`);
 }

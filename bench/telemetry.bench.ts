@@ -13,8 +13,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Counter, Histogram, Registry } from 'prom-client';
-import type { CallObserver, CallOutcome } from '../sidecar/core/observer.js';
-import { decide, fakeCall, snapshotOf } from '../sidecar/telemetry/fake-call.js';
+import type { CallObserver, CallOutcome } from '../sidecar/pipeline/observers.js';
+import { decide, fakeCall, snapshotOf } from '../sidecar/telemetry/call-fixtures.test-helper.js';
 import { MeshwardMetrics, DURATION_BUCKETS } from '../sidecar/telemetry/meshward-metrics.js';
 import { metricsObserver } from '../sidecar/telemetry/metrics-observer.js';
 import { MethodLabels } from '../sidecar/telemetry/method-label.js';
@@ -57,13 +57,13 @@ function tracing(ratio: number): { observer: CallObserver; exporter: NullExporte
     sampler: createSampler(parentBasedRatio(ratio)),
     ids,
     propagation: 'w3c',
-    labels: new MethodLabels({ current: snapshot }),
+    labels: new MethodLabels(),
   });
   return { observer, exporter, queue };
 }
 
 function metricsOnly(): CallObserver {
-  return metricsObserver(new MeshwardMetrics({ processMetrics: false }), new MethodLabels({ current: snapshot }), { protocol: 'grpc', direction: 'inbound' });
+  return metricsObserver(new MeshwardMetrics({ processMetrics: false }), new MethodLabels(), { protocol: 'grpc', direction: 'inbound' });
 }
 
 let gcs = 0;
@@ -123,7 +123,7 @@ async function exportCost(spansTotal: number): Promise<number> {
   const queue = new SpanExportQueue(keep, { maxQueueSize: spansTotal, maxExportBatchSize: spansTotal, scheduledDelayMillis: 0, exportTimeoutMillis: 30_000 });
   const ids = new PresetIdGenerator();
   const provider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), idGenerator: ids, spanProcessors: [queue] });
-  const obs = traceObserver({ tracer: provider.getTracer('meshward'), sampler: createSampler(parentBasedRatio(1)), ids, propagation: 'w3c', labels: new MethodLabels({ current: snapshot }) });
+  const obs = traceObserver({ tracer: provider.getTracer('meshward'), sampler: createSampler(parentBasedRatio(1)), ids, propagation: 'w3c', labels: new MethodLabels() });
   for (let i = 0; i < spansTotal; i++) {
     const ctx = fakeCall(PATHS[i & 15]!);
     obs.started!(ctx);

@@ -1,191 +1,41 @@
-// Process assembly (control path): load identity and policies, start the admin and
-// inbound listeners, watch policies, and drain on shutdown. The request path itself
-// lives in proxy/ (inbound-pipeline.ts has the filter order).
+// The sidecar process (CONTROL path): runs the sidecar a validated config describes — alone, or
+// as one worker of `workers` > 1 — until SIGTERM/SIGINT: 0 after a clean drain, 2 for invalid
+// policies or GraphQL schema, 1 for other startup failures. Assembly: app/sidecar.ts.
 
-import type { AddressInfo } from 'node:net';
-import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
-import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
-import type { SidecarConfig } from './config/schema.js';
-import { log } from './core/log.js';
-import { IdentityStore } from './identity/identity-store.js';
-import { PolicyStore } from './policy/policy-store.js';
-import { GrpcForwarder } from './proxy/grpc-forwarder.js';
-import { createInboundPipeline } from './proxy/inbound-pipeline.js';
-import { startInboundListener, type InboundListener } from './proxy/inbound-listener.js';
-import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
-import { OutboundRoutes } from './proxy/outbound-routes.js';
-import { UpstreamPool } from './proxy/upstream-pool.js';
-import { createLimits, type WorkerShare } from './ratelimit/limits.js';
-import { AuditLog } from './telemetry/audit-log.js';
-import { auditObserver } from './telemetry/audit-record.js';
-import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
+import { startSidecar } from './app/sidecar.js';
+import { untilShutdown } from './app/until-shutdown.js';
+import { announceReady, workerSidecarOptions, type WorkerSlot } from './app/worker-channel.js';
+import { formatAddress } from './core/host-port.js';
+import { log, setLogFields } from './core/log.js';
+import { SchemaLoadError } from './graphql/schema-load-error.js';
+import { PolicyLoadError } from './policy/policy-load-error.js';
 
-export interface RunningSidecar {
-  readonly inbound: AddressInfo;
-  readonly admin: AddressInfo;
-  readonly outbound: AddressInfo | undefined;
-  /** Reopens the audit log file (SIGHUP, after log rotation). */
-  reopenLogs(): void;
-  /** Graceful stop: not ready, stop accepting, drain in-flight calls (bounded). */
-  stop(): Promise<void>;
-}
-
-/** Secure defaults the config relaxes; logged at startup and shown in /config (DESIGN §4). */
-export function relaxedDefaults(config: SidecarConfig): string[] {
-  const relaxed: string[] = [];
-  if (config.inbound.allowAnyAuthenticated) relaxed.push('inbound.allowAnyAuthenticated: calls no policy rule matches are allowed for any verified SPIFFE ID');
-  if (config.inbound.mtls === 'permissive') relaxed.push('inbound.mtls: permissive: plaintext callers are accepted as unauthenticated');
-  if (config.rateLimit.store === 'redis' && config.rateLimit.redis.failMode === 'open') relaxed.push('rateLimit.redis.failMode: open');
-  return relaxed;
-}
-
-/** How a worker process (`workers` > 1, cli/workers.ts) runs: the primary serves admin, limits are shared. */
-export interface SidecarOptions {
-  /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
-  readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
-  readonly workers?: WorkerShare;
-}
-
-/** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
-export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
-  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
-  const identities = new IdentityStore(config.identity);
-  const identity = identities.current;
-  // GraphQL (graphql-js loaded only when configured): the app's schema, loaded before anything
-  // starts (an invalid one is exit 2, like policies).
-  const graphqlConfig = config.inbound.graphql;
-  const graphqlModule = graphqlConfig && (await import('./graphql/graphql-endpoint.js'));
-  const graphqlSchema = graphqlConfig && graphqlModule && new graphqlModule.SchemaStore(graphqlConfig.schemaFile);
-  const audit = new AuditLog(config.audit.file);
-  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
-  const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
-  let draining = false;
-  let inboundUp = false;
-
-  const relaxed = relaxedDefaults(config);
-  for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
-
-  const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
-  const admin = await serveAdmin({
-    notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-    config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
-    // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-    policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
-    metrics: () => telemetry.metrics.render(),
-  });
-
-  const pool = new UpstreamPool(config.inbound.app);
-  const limits = await createLimits(config.rateLimit, opts.workers);
-  telemetry.metrics.addCollector(limits.metrics);
-  // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
-  // store that stays away is logged and answered by failMode, it does not block startup.
-  await limits.connected(2000);
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer];
-  const graphql =
-    graphqlConfig &&
-    graphqlModule &&
-    graphqlSchema &&
-    graphqlModule.createGraphqlEndpoint(graphqlConfig, graphqlSchema, config.inbound.maxTimeout, {
-      policies,
-      authn: authn.filter,
-      limits,
-      observers: inboundObservers,
-      localId: identity.spiffeId,
-    });
-  const grpcStreams = createInboundPipeline({
-    maxTimeoutMs: config.inbound.maxTimeout,
-    maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
-    allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
-    authn: authn.filter,
-    policies,
-    limits: limits.filter,
-    observers: inboundObservers,
-    forwarder: new GrpcForwarder(pool, identity.spiffeId),
-  });
-  const onStream = graphql === undefined ? grpcStreams : graphql.route(grpcStreams);
-  const routes = config.outbound === undefined ? undefined : new OutboundRoutes(config.outbound.routes, identities);
-  let started: InboundListener | undefined;
-  let outbound: InboundListener | undefined;
+export async function runSidecar(config: Parameters<typeof startSidecar>[0], worker: WorkerSlot | undefined): Promise<number> {
+  if (worker !== undefined) setLogFields({ worker: worker.slot });
+  let sidecar;
   try {
-    started = await startInboundListener({
-      listen: config.inbound.listen,
-      mtls: config.inbound.mtls,
-      trustDomain: config.identity.trustDomain,
-      identity,
-      limits: config.inbound.limits,
-      onStream,
-      onHttp1: graphql?.onHttp1,
-    });
-    if (config.outbound !== undefined && routes !== undefined) {
-      outbound = await startInboundListener({
-        listen: config.outbound.listen,
-        mtls: 'none',
-        trustDomain: config.identity.trustDomain,
-        identity,
-        limits: config.inbound.limits,
-        onStream: createOutboundPipeline({
-          maxTimeoutMs: config.inbound.maxTimeout,
-          maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
-          routes,
-          observers: telemetry.outboundObservers,
-        }),
-      });
-    }
+    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count));
   } catch (err) {
-    await started?.close(0);
-    graphql?.close();
-    await admin.close();
-    pool.destroy();
-    routes?.destroy();
-    authn.close();
-    await limits.close();
-    await telemetry.shutdown(1000);
-    throw err;
+    const invalid = err instanceof PolicyLoadError ? 'policies' : err instanceof SchemaLoadError ? 'GraphQL schema' : undefined;
+    if (invalid !== undefined) {
+      process.stderr.write(`meshward: invalid ${invalid}\n${(err as Error).message}\n`);
+      return 2;
+    }
+    log.error('startup failed', { error: (err as Error).message });
+    return 1;
   }
-  const inbound = started;
-  inboundUp = true;
-  identities.onRotate((next) => {
-    inbound.setIdentity(next);
-    routes?.refresh();
+  if (worker !== undefined) announceReady(formatAddress(sidecar.inbound), sidecar.outbound && formatAddress(sidecar.outbound));
+  else {
+    log.info('meshward ready', {
+      inbound: formatAddress(sidecar.inbound),
+      admin: formatAddress(sidecar.admin),
+      ...(sidecar.outbound === undefined ? {} : { outbound: formatAddress(sidecar.outbound) }),
+      pid: process.pid,
+    });
+  }
+  process.on('SIGHUP', () => {
+    log.info('reopening log files', { signal: 'SIGHUP' });
+    sidecar.reopenLogs();
   });
-  identities.watch();
-  policies.watch();
-  log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
-
-  let stopping: Promise<void> | undefined;
-  return {
-    inbound: inbound.address,
-    admin: admin.address,
-    outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
-    stop() {
-      stopping ??= (async () => {
-        draining = true;
-        policies.close();
-        identities.close();
-        log.info('draining', { timeoutMs: config.shutdown.drainTimeout });
-        await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);
-        await Promise.race([routes?.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
-        routes?.destroy();
-        graphql?.close();
-        await Promise.race([pool.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
-        pool.destroy();
-        authn.close();
-        await limits.close();
-        await telemetry.shutdown(); // spans of the drained calls, bounded
-        await audit.close();
-        await admin.close();
-      })();
-      return stopping;
-    },
-  };
-}
-
-function redact(config: SidecarConfig): unknown {
-  const url = config.rateLimit.redis.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  return { ...config, rateLimit: { ...config.rateLimit, redis: { ...config.rateLimit.redis, url } } };
-}
-
-export function formatAddress(a: AddressInfo): string {
-  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  return untilShutdown(() => sidecar.stop());
 }

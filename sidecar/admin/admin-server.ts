@@ -4,12 +4,12 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from '../config/schema.js';
+import type { HostPort } from '../core/host-port.js';
 
 export interface AdminState {
   /** Reasons the sidecar is not ready; empty when it is. */
   notReadyReasons(): readonly string[];
-  /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
+  /** JSON-serializable views, computed on request (a primary asks a worker: app/primary.ts). */
   config(): unknown;
   policies(): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */

@@ -13,7 +13,6 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import type { SidecarConfig } from '../config/schema.js';
 import { boundedJwksFetch } from './jwks-fetch.js';
 import { describeError, failureOf, JwksUnavailableError, type JwtFailure } from './jwt-failure.js';
 import { TokenCache } from './token-cache.js';
@@ -21,7 +20,17 @@ import type { VerifiedJwt } from './verified-jwt.js';
 
 export type { JwtFailure } from './jwt-failure.js';
 
-export type ProviderConfig = SidecarConfig['jwt']['providers'][number];
+/** One `jwt.providers` entry of the sidecar config, validated (config/schema.ts). */
+export interface ProviderConfig {
+  readonly name: string;
+  readonly issuer: string;
+  readonly jwksUri: string;
+  readonly audiences: readonly string[];
+  /** JWS algorithms accepted (pinned; never `none`). */
+  readonly algorithms: readonly string[];
+  /** Allowed clock skew, ms. */
+  readonly clockTolerance: number;
+}
 
 export type AuthnResult =
   | { readonly ok: true; readonly jwt: VerifiedJwt | undefined }

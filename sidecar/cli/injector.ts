@@ -7,7 +7,7 @@ import { ConfigError } from '../config/load.js';
 import { log } from '../core/log.js';
 import { loadInjectorConfig, type InjectorConfig } from '../inject/injector-config.js';
 import { startWebhookServer, type WebhookServer } from '../inject/webhook-server.js';
-import { untilShutdown } from './until-shutdown.js';
+import { untilShutdown } from '../app/until-shutdown.js';
 
 export async function runInjectorCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;

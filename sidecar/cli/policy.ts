@@ -4,11 +4,12 @@
 // explain 0 allow (or audit_deny) / 1 deny; 2 usage, or (explain) config/policies unusable.
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ProviderConfig } from '../authn/jwt-authenticator.js';
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import type { SidecarConfig } from '../config/schema.js';
 import { explainGraphql } from '../graphql/explain-graphql.js';
-import { SchemaStore } from '../graphql/schema-store.js';
+import { loadSchemaAnalyzer } from '../graphql/schema-file.js';
+import type { GraphqlAnalyzer } from '../graphql/analysis/analyze.js';
 import { parseGrpcPath } from '../grpc/path.js';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import { compilePolicies } from '../policy/compile.js';
@@ -186,9 +187,9 @@ function explainGraphqlCommand(configPath: string, query: string, values: { meth
     for (const p of loaded.problems) io.err(p);
     return 2;
   }
-  let schema: SchemaStore;
+  let analyzer: GraphqlAnalyzer;
   try {
-    schema = new SchemaStore(config.inbound.graphql?.schemaFile);
+    analyzer = loadSchemaAnalyzer(config.inbound.graphql?.schemaFile);
   } catch (err) {
     io.err(`the GraphQL schema of ${configPath} is invalid:\n${(err as Error).message}`);
     return 2;
@@ -198,7 +199,7 @@ function explainGraphqlCommand(configPath: string, query: string, values: { meth
   const payload = values.jwt !== undefined ? decodeJwtPayload(values.jwt) : values.claims !== undefined ? parseClaims(values.claims) : undefined;
   const jwt = payload === undefined ? undefined : toVerifiedJwt(payload, values.jwt !== undefined, config, snapshot.graphqlRule(path)?.access, notes);
   const facts: CallFacts = { method: `graphql:${path}`, principal: values.principal, jwt };
-  const result = explainGraphql({ snapshot, path, analyzer: schema.analyzer, facts, query });
+  const result = explainGraphql({ snapshot, path, analyzer, facts, query });
   io.out(`policies   ${snapshot.sources.length} files, version ${snapshot.version}`);
   io.out(`principal  ${facts.principal ?? '(none: plaintext caller)'}`);
   for (const n of notes) io.out(`note       ${n}`);
@@ -260,7 +261,7 @@ function describeLimits(rule: CompiledMethodRule): string {
 function toVerifiedJwt(
   payload: Record<string, unknown>,
   fromToken: boolean,
-  config: SidecarConfig,
+  config: { readonly jwt: { readonly providers: readonly ProviderConfig[] } },
   rule: CompiledMethodRule | undefined,
   notes: string[],
 ): VerifiedJwt | undefined {
@@ -310,7 +311,7 @@ function parseClaims(json: string): Record<string, unknown> {
   return payload as Record<string, unknown>;
 }
 
-function loadConfigOrReport(file: string, io: PolicyIo): SidecarConfig | undefined {
+function loadConfigOrReport(file: string, io: PolicyIo): ReturnType<typeof loadConfig> | undefined {
   try {
     return loadConfig(file);
   } catch (err) {

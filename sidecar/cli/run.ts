@@ -1,14 +1,10 @@
 // `meshward run --config FILE` (DESIGN §2): exit 0 after a clean drain on SIGTERM/SIGINT,
 // 2 for an invalid config at startup, 1 for any other fatal error. With `workers` > 1 this
-// process becomes the primary (workers.ts) and each worker runs the sidecar (worker-channel.ts).
+// process becomes the primary (app/primary.ts) and each worker runs the sidecar (main.ts).
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { log, setLogFields } from '../core/log.js';
-import { SchemaLoadError } from '../graphql/schema-load-error.js';
-import { PolicyLoadError } from '../policy/policy-store.js';
-import { untilShutdown } from './until-shutdown.js';
-import { announceReady, configFromPrimary, workerSidecarOptions, workerSlot } from './worker-channel.js';
+import { configFromPrimary, workerSlot } from '../app/worker-channel.js';
 
 export async function runRunCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
@@ -34,37 +30,7 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (worker === undefined && config.workers > 1) return (await import('./workers.js')).runWorkers(config, config.workers);
-  if (worker !== undefined) setLogFields({ worker: worker.slot });
+  if (worker === undefined && config.workers > 1) return (await import('../app/primary.js')).runPrimary(config, config.workers);
   // Loaded here, not above: a primary never runs the sidecar itself.
-  const { formatAddress, startSidecar } = await import('../main.js');
-
-  let sidecar;
-  try {
-    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count));
-  } catch (err) {
-    if (err instanceof PolicyLoadError) {
-      process.stderr.write(`meshward: invalid policies\n${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof SchemaLoadError) {
-      process.stderr.write(`meshward: invalid GraphQL schema\n${err.message}\n`);
-      return 2;
-    }
-    log.error('startup failed', { error: (err as Error).message });
-    return 1;
-  }
-  if (worker !== undefined) announceReady(formatAddress(sidecar.inbound), sidecar.outbound && formatAddress(sidecar.outbound));
-  else log.info('meshward ready', {
-    inbound: formatAddress(sidecar.inbound),
-    admin: formatAddress(sidecar.admin),
-    ...(sidecar.outbound === undefined ? {} : { outbound: formatAddress(sidecar.outbound) }),
-    pid: process.pid,
-  });
-
-  process.on('SIGHUP', () => {
-    log.info('reopening log files', { signal: 'SIGHUP' });
-    sidecar.reopenLogs();
-  });
-  return untilShutdown(() => sidecar.stop());
+  return (await import('../main.js')).runSidecar(config, worker);
 }

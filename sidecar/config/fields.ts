@@ -5,14 +5,19 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { parseSpiffeId } from '../identity/spiffe.js';
+import type { HostPort } from '../core/host-port.js';
 import { expected, expecting } from './issue-message.js';
 import { parseByteSize, parseDuration } from './units.js';
 
 /** A TCP address after parsing: `host` has no brackets (`::1`), `port` is 0..65535. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
+export type { HostPort } from '../core/host-port.js';
+
+/** Makes every property and array of T readonly, recursively. */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 // Node's timers clamp anything above 2^31-1 ms to 1 ms (with a TimeoutOverflowWarning),
 // so a longer duration would turn into "immediately": refuse it here instead.

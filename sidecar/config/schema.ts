@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
+import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url, type DeepReadonly } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 
 export type { HostPort } from './fields.js';
@@ -179,12 +179,7 @@ function uniqueBy<K extends string>(key: K) {
  */
 export const sidecarConfigSchema = createSidecarConfigSchema('.');
 
-/** Makes every property and array of T readonly, recursively. */
-export type DeepReadonly<T> = T extends (infer E)[]
-  ? readonly DeepReadonly<E>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type { DeepReadonly } from './fields.js';
 
 /** The loaded config: converted values, every default filled in, deep-frozen. */
 export type SidecarConfig = DeepReadonly<z.output<typeof sidecarConfigSchema>>;

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runChain } from './chain.js';
 import { RejectCode } from './codes.js';
-import { reject, type CallContext, type Filter } from './filter.js';
+import { reject, type Filter as GenericFilter } from './filter.js';
 import { encodeGrpcMessage } from './reply.js';
 
-const ctx = {} as CallContext;
+type Filter = GenericFilter<object>;
+const ctx = {};
 const pass = (seen: string[], name: string): Filter => ({ name, apply: () => void seen.push(name) });
 
 test('all filters continue: the chain continues, synchronously', () => {

@@ -9,7 +9,7 @@ export const RejectCode = {
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   /** A rate or concurrency limit refused the call (ratelimit/). */
   RATE_LIMITED: 'RATE_LIMITED',
-  /** A request message over `maxMessageBytes` (ratelimit/frame-size-guard.ts). */
+  /** A request message over `maxMessageBytes` (the message-size guard, ratelimit/frame-size-guard.ts). */
   MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
   /** The shared limit store (Redis) did not answer in time and `failMode` is closed. */
   LIMIT_STORE_UNAVAILABLE: 'LIMIT_STORE_UNAVAILABLE',

@@ -1,13 +1,12 @@
-// The filter contract of the request path (DESIGN §7, STYLE "The request path").
-// A filter reads the call context and returns undefined (continue) or a Rejection.
+// The filter contract of the request path (DESIGN §7, STYLE "The request path"), whatever the
+// protocol and whatever carries the bytes: a filter reads the call and returns undefined
+// (continue) or a Rejection — a value, never a throw for an expected denial. Data path.
+// The call type is the pipeline's (pipeline/call.ts); this ground floor knows none of it.
 
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Transform } from 'node:stream';
-import type { PeerIdentity } from '../identity/peer-identity.js';
-import type { GrpcMethod } from '../grpc/path.js';
 import type { RejectCode } from './codes.js';
-import type { VerifiedJwt } from '../authn/verified-jwt.js';
-import type { Decision } from '../policy/model.js';
+
+/** Extra headers of a reply meshward writes: gRPC trailers-only metadata or HTTP headers. */
+export type ReplyHeaders = Readonly<Record<string, string>>;
 
 export interface Rejection {
   readonly code: RejectCode;
@@ -19,9 +18,9 @@ export interface Rejection {
   readonly detail?: string;
   /**
    * Extra headers of meshward's reply: metadata in the gRPC trailers-only answer (e.g.
-   * `grpc-status-details-bin`), or HTTP headers (e.g. `retry-after`). Built once, not per call.
+   * `grpc-status-details-bin`), or HTTP headers. Built once, not per call.
    */
-  readonly replyHeaders?: Readonly<OutgoingHttpHeaders>;
+  readonly replyHeaders?: ReplyHeaders;
   /**
    * GraphQL replies: `extensions` of the error (DESIGN §5), e.g. `{ code: 'MAX_DEPTH_LIMIT',
    * limit: 8, actual: 12 }`; without it the reply's code is derived from `code`.
@@ -33,85 +32,28 @@ export interface Rejection {
   readonly graphqlMessage?: string;
 }
 
-/** A synchronous look at each request chunk before it is forwarded; a Rejection ends the call. */
-export interface ChunkGuard {
-  check(chunk: Buffer): Rejection | undefined;
-}
-
-/** What every call has, whatever its protocol: what identity, authn, authz and the observers read. */
-export interface CallInfo {
-  readonly protocol: 'grpc' | 'graphql';
-  readonly headers: IncomingHttpHeaders;
-  /** Name/value pairs as received (duplicates kept), for checks the headers object hides. */
-  readonly rawHeaders: readonly string[];
-  readonly peer: PeerIdentity;
-  /** performance.now() when the stream arrived. */
-  readonly startedAt: number;
-  /** The raw :path as received. */
-  readonly path: string;
-  /** Set by the gRPC request filter once the path is known to be canonical. */
-  method: GrpcMethod | undefined;
-  /** Effective deadline in ms from start (caller's grpc-timeout capped by config), set by the gRPC filter. */
-  timeoutMs: number;
-  /** Set by the JWT authn filter when a valid bearer token was presented. */
-  jwt: VerifiedJwt | undefined;
-  /** Set by authz: the policy decision and the snapshot version it came from. */
-  decision: Decision | undefined;
-  policyVersion: string | undefined;
-  /** Set by the tracing observer when tracing is on (telemetry/trace-observer.ts). */
-  trace?: CallTrace | undefined;
-  /** Set by the pipeline once the chain has run: the refusal, or undefined (forwarded). */
-  rejection?: Rejection | undefined;
-  /** A limit in audit mode that would have refused this call: it goes on, and the audit log records this. */
-  auditedLimit?: Rejection | undefined;
-  /** Set by the forwarder when meshward ends a call it had already forwarded (requestGuard refused a message). */
-  lateRejection?: Rejection | undefined;
-  /** GraphQL calls: the operation(s), once analyzed (graphql/graphql-guard.ts). */
-  graphql?: GraphqlCallInfo | undefined;
-}
-
-/** What the GraphQL guard learned about a call: spans, metrics and the audit log show it. */
-export interface GraphqlCallInfo {
-  /** query | mutation | subscription; of the first operation of a batch. */
-  readonly operationType: string | undefined;
-  readonly operationName: string | undefined;
-  /** Summed over a batch. */
-  readonly cost: number | undefined;
-  /** 1 unless the request was a batch. */
-  readonly operations: number;
-}
-
-/** Per-call state of a gRPC call. Created once per stream; filters may fill the mutable fields. */
-export interface CallContext extends CallInfo {
-  readonly stream: ServerHttp2Stream;
-  /** Set by the limits filter (ratelimit/): checks request chunks before the forwarder writes them (maxMessageBytes). */
-  requestGuard?: ChunkGuard | undefined;
-  /** Set by filters that shape the bytes (bandwidth): the forwarder pipes caller → these → app, in order. */
-  requestTransforms?: readonly Transform[] | undefined;
-  /** As requestTransforms, for app → caller. */
-  responseTransforms?: readonly Transform[] | undefined;
-}
-
-/** The call's place in a distributed trace, as the audit log and the forwarder need it. */
-export interface CallTrace {
-  /** 32 lowercase hex digits. */
-  readonly traceId: string;
-  /** meshward's own span for the call (16 hex digits); recorded only when `sampled`. */
-  readonly spanId: string;
-  readonly sampled: boolean;
-  /**
-   * Trace headers for the request to the app, replacing the caller's of the same name
-   * (a new `traceparent` naming meshward's span as the parent); undefined = remove it.
-   */
-  readonly appHeaders: Readonly<Record<string, string | undefined>>;
-}
-
 export type FilterResult = Rejection | undefined;
 
-/** A step of a listener's chain. Filters that read only CallInfo serve gRPC and GraphQL calls alike. */
-export interface Filter<C extends CallInfo = CallContext> {
+/**
+ * When a filter runs. `head` (the default): on the request head — headers, peer, deadline,
+ * the snapshot — before any body byte is read or relayed. `body`: once the request body has
+ * been read whole, bounded by the body filters' `bodyLimit`; a chain with body filters buffers
+ * the body before it decides (GraphQL). Streamed bodies (gRPC) are checked by body hooks
+ * instead (body-hooks.ts), message by message as they are relayed.
+ */
+export type FilterPhase = 'head' | 'body';
+
+/** A step of a chain. Every head filter comes before every body filter (the pipeline checks). */
+export interface Filter<C> {
   readonly name: string;
-  apply(ctx: C): FilterResult | Promise<FilterResult>;
+  readonly phase?: FilterPhase;
+  /**
+   * Body filters: the most request body this call may send, or undefined when it has none to
+   * read (a GET). Asked once, before the body is read: the first body filter that answers
+   * sets the bound; a larger body is not buffered (the call's body is then 'too_large').
+   */
+  bodyLimit?(call: C): number | undefined;
+  apply(call: C): FilterResult | Promise<FilterResult>;
 }
 
 export function reject(code: RejectCode, reason: string, detail?: string, rule?: string): Rejection {

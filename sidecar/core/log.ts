@@ -10,7 +10,7 @@ export function setLogLevel(level: LogLevel): void {
   threshold = order[level];
 }
 
-/** Fields added to every record of this process (a worker's number, cli/workers.ts). */
+/** Fields added to every record of this process (a worker's number, main.ts). */
 let processFields: Record<string, unknown> = {};
 export function setLogFields(fields: Record<string, unknown>): void {
   processFields = fields;

@@ -1,10 +1,11 @@
-// The one module that writes meshward's own replies (data path): gRPC trailers-only
-// answers, trailers for a call that already has response headers, and plain HTTP errors.
-// Callers get the generic message of the code; details stay in logs, audit and spans.
+// The one module that maps meshward's own replies (data path): gRPC trailers-only answers,
+// trailers for a call whose response already began, plain HTTP errors and GraphQL error
+// bodies — written through the call's exchange, whatever the transport. Callers get the
+// generic message of the code; details stay in logs, audit and spans.
 
-import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { wireReplies, type RejectCode } from './codes.js';
-import type { Rejection } from './filter.js';
+import type { Exchange } from './exchange.js';
+import type { Rejection, ReplyHeaders } from './filter.js';
 
 /** Percent-encodes a grpc-message value as the gRPC HTTP/2 protocol requires. */
 export function encodeGrpcMessage(message: string): string {
@@ -25,72 +26,64 @@ export function encodeGrpcMessage(message: string): string {
 }
 
 /** Trailers carrying a gRPC status, for a call whose response headers were already sent. */
-export function grpcStatusTrailers(code: RejectCode, extra?: Readonly<OutgoingHttpHeaders>): OutgoingHttpHeaders {
+export function grpcStatusTrailers(code: RejectCode, extra?: ReplyHeaders): Record<string, string> {
   const wire = wireReplies[code];
   return { ...extra, 'grpc-status': String(wire.grpcStatus ?? 13), 'grpc-message': encodeGrpcMessage(wire.message) };
+}
+
+/** How the caller of a protocol is answered. */
+export type ReplyProtocol = 'grpc' | 'graphql';
+
+/** The pipeline's one entry: a refusal as the call's protocol answers it. */
+export function reply(exchange: Exchange, protocol: ReplyProtocol, rejection: Rejection): void {
+  if (protocol === 'graphql') replyGraphql(exchange, rejection);
+  else replyGrpc(exchange, rejection);
 }
 
 /**
  * Answers a gRPC call that meshward itself refuses. Always HTTP 200 with grpc-status
  * (trailers-only), except for codes that have no gRPC form (415).
  */
-export function replyGrpc(stream: ServerHttp2Stream, rejection: Rejection): void {
+export function replyGrpc(exchange: Exchange, rejection: Rejection): void {
   const wire = wireReplies[rejection.code];
-  if (wire.grpcStatus === undefined) return replyHttp(stream, rejection.code, rejection.replyHeaders);
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    // Headers already went out (e.g. the app failed mid-call): finish with an RST so the
-    // caller sees the call fail rather than a truncated success.
-    stream.close(0x2 /* INTERNAL_ERROR */);
-    return;
-  }
-  stream.respond(
-    {
-      ...rejection.replyHeaders,
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(wire.grpcStatus),
-      'grpc-message': encodeGrpcMessage(wire.message),
-    },
-    { endStream: true },
+  if (wire.grpcStatus === undefined) return replyHttp(exchange, rejection.code, rejection.replyHeaders);
+  if (!writable(exchange)) return;
+  exchange.respond(
+    200,
+    { ...rejection.replyHeaders, 'content-type': 'application/grpc', 'grpc-status': String(wire.grpcStatus), 'grpc-message': encodeGrpcMessage(wire.message) },
+    undefined,
   );
-  discardRequestBody(stream);
 }
 
 /** Plain HTTP error reply with a short text body; `extra` headers (e.g. retry-after) are sent with it. */
-export function replyHttp(stream: ServerHttp2Stream, code: RejectCode, extra?: Readonly<OutgoingHttpHeaders>): void {
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    stream.close(0x2 /* INTERNAL_ERROR */);
-    return;
-  }
+export function replyHttp(exchange: Exchange, code: RejectCode, extra?: ReplyHeaders): void {
+  if (!writable(exchange)) return;
   const wire = wireReplies[code];
-  stream.respond({ ...extra, ':status': wire.httpStatus, 'content-type': 'text/plain; charset=utf-8' });
-  stream.end(wire.message + '\n');
-  discardRequestBody(stream);
+  exchange.respond(wire.httpStatus, { ...extra, 'content-type': 'text/plain; charset=utf-8' }, wire.message + '\n');
 }
 
-// After answering, the request body is not wanted: ask the caller to stop sending
-// (RST_STREAM NO_ERROR, RFC 9113 §8.1) once our reply is out, and never buffer it.
-const DISCARD_GRACE_MS = 1000;
+/** A GraphQL refusal as GraphQL over HTTP answers it (graphqlReply below). */
+export function replyGraphql(exchange: Exchange, rejection: Rejection): void {
+  if (!writable(exchange)) return;
+  const r = graphqlReply(rejection, exchange.headers.get('accept'));
+  exchange.respond(r.status, r.headers, r.body);
+}
 
-export function discardRequestBody(stream: ServerHttp2Stream): void {
-  if (stream.readableEnded) return;
-  stream.resume();
-  // Not at once: a reset right behind the answer can cost the caller the answer (curl, for
-  // one, reports the stream as failed and drops the headers). A caller that is done sending
-  // closes the stream cleanly long before this; one that keeps sending is cut off.
-  const timer = setTimeout(() => {
-    if (!stream.closed && !stream.readableEnded) stream.close(0 /* NO_ERROR */);
-  }, DISCARD_GRACE_MS);
-  timer.unref();
-  stream.once('close', () => clearTimeout(timer));
+/**
+ * Whether a reply can still be written. Once headers went out (e.g. the app failed mid-call)
+ * the exchange is reset instead, so the caller sees the call fail rather than a truncated success.
+ */
+function writable(exchange: Exchange): boolean {
+  if (exchange.closed) return false;
+  if (!exchange.responded) return true;
+  exchange.reset();
+  return false;
 }
 
 /** A GraphQL-over-HTTP error reply, ready to send. */
 export interface GraphqlReply {
   readonly status: number;
-  readonly headers: OutgoingHttpHeaders;
+  readonly headers: Record<string, string>;
   readonly body: string;
 }
 
@@ -106,7 +99,7 @@ export function graphqlReply(rejection: Rejection, accept: string | undefined): 
   const wire = wireReplies[rejection.code];
   const extensions = rejection.graphqlExtensions ?? { code: wire.graphqlCode };
   const body = JSON.stringify({ errors: [{ message: rejection.graphqlMessage ?? wire.message, extensions }] });
-  const headers: OutgoingHttpHeaders = {
+  const headers: Record<string, string> = {
     'content-type': accept !== undefined && accept.includes(GRAPHQL_RESPONSE_TYPE) ? `${GRAPHQL_RESPONSE_TYPE}; charset=utf-8` : 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   };

@@ -2,11 +2,10 @@
 // would decide for one operation and why — the endpoint rule, each number of the analysis
 // against its limit, introspection, and every field rule the operation meets.
 
-import type { CallInfo } from '../core/filter.js';
 import { decideRule } from '../policy/evaluate.js';
 import type { CallFacts, GraphqlLimitName, PolicySnapshot } from '../policy/model.js';
 import type { GraphqlAnalyzer } from './analysis/analyze.js';
-import { checkFields, checkIntrospection, checkOperationLimits, fieldRuleFor } from './graphql-checks.js';
+import { checkFields, checkIntrospection, checkOperationLimits, fieldRuleFor, type AuditedLimitSink } from './graphql-checks.js';
 
 export interface GraphqlExplainInput {
   readonly snapshot: PolicySnapshot;
@@ -60,7 +59,7 @@ export function explainGraphql(input: GraphqlExplainInput): { lines: string[]; a
     const d = decideRule(fieldRule, facts);
     lines.push(`  field    ${coordinate} at ${at}: ${d.decision.toUpperCase()} (${d.reason}) by ${fieldRule.pattern.slice(fieldRule.pattern.indexOf('#') + 1)} ${d.rule ?? ''}`);
   }
-  const scratch = { auditedLimit: undefined } as unknown as CallInfo;
+  const scratch: AuditedLimitSink = { auditedLimit: undefined };
   const refusal =
     access.decision === 'deny'
       ? { reason: access.reason }

@@ -1,13 +1,18 @@
 // The checks of one analyzed GraphQL operation against its endpoint's compiled rule (data
-// path, synchronous): limits, introspection, then field rules. Each returns a refusal or
-// undefined; limits in audit mode are recorded on the call instead (DESIGN §4).
+// path, synchronous, plain values): limits, introspection, then field rules. Each returns a
+// refusal or undefined; limits in audit mode are recorded on `audit` instead (DESIGN §4).
 
 import { RejectCode, wireReplies } from '../core/codes.js';
-import type { CallInfo, Rejection } from '../core/filter.js';
-import { denyCode } from '../policy/authz-filter.js';
+import type { Rejection } from '../core/filter.js';
+import { denyCode } from '../policy/deny-code.js';
 import { decideRule } from '../policy/evaluate.js';
 import type { CallFacts, CompiledGraphqlRule, CompiledMethodRule, Decision, GraphqlLimit, GraphqlLimitName } from '../policy/model.js';
 import type { AnalysisFailure, OperationAnalysis } from './analysis/analyze.js';
+
+/** Where an audit-mode refusal is recorded (the call; a scratch object for explain). */
+export interface AuditedLimitSink {
+  auditedLimit: Rejection | undefined;
+}
 
 /** `extensions.code` of each limit (DESIGN §5). */
 export const LIMIT_CODES: Readonly<Record<GraphqlLimitName, string>> = Object.freeze({
@@ -46,7 +51,7 @@ export function limitRejection(name: GraphqlLimitName, limit: GraphqlLimit, actu
 }
 
 /** A value against its enforced and its audited bound. */
-export function checkLimit(ctx: CallInfo, rule: CompiledGraphqlRule, name: GraphqlLimitName, actual: number): Rejection | undefined {
+export function checkLimit(ctx: AuditedLimitSink, rule: CompiledGraphqlRule, name: GraphqlLimitName, actual: number): Rejection | undefined {
   const limit = rule.limits[name];
   if (actual > limit.value) return limitRejection(name, limit, actual);
   const audited = rule.auditedLimits[name];
@@ -72,7 +77,7 @@ export function analysisRejection(failure: AnalysisFailure, tokensRule: string |
 }
 
 /** Every limit that is a number of the analysis; the cost is checked with the request's variables. */
-export function checkOperationLimits(ctx: CallInfo, rule: CompiledGraphqlRule, op: OperationAnalysis, cost: number): Rejection | undefined {
+export function checkOperationLimits(ctx: AuditedLimitSink, rule: CompiledGraphqlRule, op: OperationAnalysis, cost: number): Rejection | undefined {
   return (
     checkLimit(ctx, rule, 'depth', op.depth) ??
     checkLimit(ctx, rule, 'aliases', op.aliases) ??
@@ -88,7 +93,7 @@ function refusal(decision: Decision, reason: string, detail: string, extensions:
 }
 
 /** Introspection (`__schema`, `__type`) is off unless a rule allows it for this caller. */
-export function checkIntrospection(ctx: CallInfo, rule: CompiledGraphqlRule, facts: CallFacts): Rejection | undefined {
+export function checkIntrospection(ctx: AuditedLimitSink, rule: CompiledGraphqlRule, facts: CallFacts): Rejection | undefined {
   const r = rule.introspection;
   if (r === undefined) {
     return { code: RejectCode.PERMISSION_DENIED, reason: 'introspection_disabled', detail: 'introspection is off for this endpoint', graphqlExtensions: { code: 'INTROSPECTION_DISABLED' } };
@@ -106,7 +111,7 @@ export function fieldRuleFor(rules: ReadonlyMap<string, CompiledMethodRule>, coo
  * interfaces and unions — analysis/ resolved them) against its rule, `Type.field` before
  * `Type.*`. The first denied field refuses the whole operation, naming its path.
  */
-export function checkFields(ctx: CallInfo, rule: CompiledGraphqlRule, op: OperationAnalysis, facts: CallFacts): Rejection | undefined {
+export function checkFields(ctx: AuditedLimitSink, rule: CompiledGraphqlRule, op: OperationAnalysis, facts: CallFacts): Rejection | undefined {
   const rules = rule.fields;
   if (rules.size === 0) return undefined;
   for (const [coordinate, path] of op.fields) {
@@ -122,7 +127,7 @@ export function checkFields(ctx: CallInfo, rule: CompiledGraphqlRule, op: Operat
   return undefined;
 }
 
-function judge(ctx: CallInfo, r: CompiledMethodRule, facts: CallFacts, what: string, path: string): Rejection | undefined {
+function judge(ctx: AuditedLimitSink, r: CompiledMethodRule, facts: CallFacts, what: string, path: string): Rejection | undefined {
   const decision = decideRule(r, facts);
   if (decision.decision === 'allow') return undefined;
   const reason = what === 'introspection' ? 'introspection_denied' : `field_${decision.reason}`;

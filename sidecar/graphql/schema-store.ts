@@ -2,12 +2,11 @@
 // startup (an invalid file stops startup), re-read when it changes. Each valid version gets a
 // fresh analyzer (its cache belongs to one schema); an invalid change keeps the previous one.
 
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { log } from '../core/log.js';
 import { watchFolders } from '../core/folder-watch.js';
 import { GraphqlAnalyzer } from './analysis/analyze.js';
-import { buildSchemaInfo } from './analysis/schema-info.js';
+import { readSchemaFile, type SchemaFileResult } from './schema-file.js';
 import { SchemaLoadError } from './schema-load-error.js';
 
 export { SchemaLoadError } from './schema-load-error.js';
@@ -38,8 +37,13 @@ export class SchemaStore {
     this.analyzerNow = loaded.analyzer;
   }
 
-  /** The analyzer for one call. Read it once per call. */
+  /** The analyzer of the current schema (published to the data path with the policies: app/snapshots.ts). */
   get analyzer(): GraphqlAnalyzer {
+    return this.analyzerNow;
+  }
+
+  /** As `analyzer`: the store as a Snapshot<GraphqlAnalyzer>. */
+  get current(): GraphqlAnalyzer {
     return this.analyzerNow;
   }
 
@@ -79,17 +83,10 @@ export class SchemaStore {
     this.stopWatching = undefined;
   }
 
-  private load(file: string): { ok: true; analyzer: GraphqlAnalyzer } | { ok: false; problems: readonly string[] } | 'unchanged' | string {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      return `${file}: cannot read the GraphQL schema: ${(err as Error).message}`;
-    }
-    if (text === this.text) return 'unchanged';
-    const built = buildSchemaInfo(text, file);
-    if (!built.ok) return { ok: false, problems: built.problems };
-    this.text = text;
-    return { ok: true, analyzer: new GraphqlAnalyzer({ schema: built.info }) };
+  private load(file: string): SchemaFileResult | 'unchanged' {
+    const loaded = readSchemaFile(file, this.text);
+    if (loaded === 'unchanged' || typeof loaded === 'string' || !loaded.ok) return loaded;
+    this.text = loaded.text;
+    return loaded;
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseGrpcPath } from './path.js';
 import { formatGrpcTimeout, parseGrpcTimeout } from './timeout.js';
-import { isGrpcContentType } from './grpc-request-filter.js';
+import { isGrpcContentType } from './request-head.js';
 
 test('canonical gRPC paths parse into service and method', () => {
   const m = parseGrpcPath('/shop.v1.Orders/GetOrder');

@@ -1,7 +1,7 @@
 // Compiles the `graphql` rules of all policies into one combined rule per endpoint path
 // (DESIGN §4): access lists and rate limits, introspection, field rules, limits and cost
 // budgets. CONTROL path: runs with the rest of the snapshot, never per call.
-import { compileMethodRule, type Contribution } from './compile.js';
+import { compileMethodRule, type Contribution } from './compile-rule.js';
 import type { CompiledGraphqlRule, CompiledMethodRule, GraphqlLimit, GraphqlLimitName, GraphqlLimitValues, RateLimitRule, RuleSource } from './model.js';
 import { parseLimitKey, type MethodPattern } from './patterns.js';
 import type { GraphqlPolicyRule } from './schema.js';

@@ -9,13 +9,9 @@ import { watchFolders } from '../core/folder-watch.js';
 import { log } from '../core/log.js';
 import { listPolicyFiles, loadPolicySnapshot } from './load.js';
 import type { PolicySnapshot } from './model.js';
+import { PolicyLoadError } from './policy-load-error.js';
 
-export class PolicyLoadError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'PolicyLoadError';
-  }
-}
+export { PolicyLoadError } from './policy-load-error.js';
 
 export interface PolicyStatus {
   readonly version: string;

@@ -2,9 +2,8 @@
 // and the source of policies/schema/policy.schema.json (scripts/gen-policy-schema.ts).
 // CONTROL path. Keys are a user-facing contract: add keys, never rename them.
 import * as z from 'zod';
-import { byteSize, duration } from '../config/fields.js';
+import { byteSize, duration, type DeepReadonly } from '../config/fields.js';
 import { describeValue, expected, expecting } from '../config/issue-message.js';
-import type { DeepReadonly } from '../config/schema.js';
 import {
   CLAIM_PATH_REGEX,
   LIMIT_KEY_REGEX,

@@ -3,7 +3,7 @@
 // SPIFFE ID, x-forwarded-client-cert (built once per connection) and the trace context.
 
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { CallTrace } from '../core/filter.js';
+import type { CallTrace } from '../pipeline/call.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 
 /** Headers a caller may not set because meshward asserts them to the app. */

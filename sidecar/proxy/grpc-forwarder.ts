@@ -1,25 +1,32 @@
-// Forwards one gRPC call to the app (data path), byte for byte: request and response
-// messages are piped (flow control end to end), metadata and trailers copied, the
-// deadline enforced, and cancellation or resets passed on in both directions.
+// Forwards gRPC calls to one upstream (data path), byte for byte: request and response
+// messages are relayed with flow control end to end, metadata and trailers copied, the
+// deadline enforced, cancellation and resets passed on in both directions, and the call's
+// body hooks honoured. One `ForwardedCall` per call holds its state (grpc-js's call objects
+// are the model): each event of either stream has its own named handler.
 
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import type { Readable, Transform, Writable } from 'node:stream';
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Transform } from 'node:stream';
 import { RejectCode } from '../core/codes.js';
+import type { Rejection } from '../core/filter.js';
 import { log } from '../core/log.js';
-import type { CallContext, Rejection } from '../core/filter.js';
-import { discardRequestBody, grpcStatusTrailers, replyGrpc } from '../core/reply.js';
+import { grpcStatusTrailers, replyGrpc } from '../core/reply.js';
 import { formatGrpcTimeout } from '../grpc/timeout.js';
+import type { Call } from '../pipeline/call.js';
 import { AssertedHeaders, isAssertedHeader } from './asserted-headers.js';
+import { discardRequestBody, type H2Exchange } from './h2-exchange.js';
+import { MessageGate } from './message-gate.js';
+import { PacingTransform } from './pacing-transform.js';
+import { relayThrough } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
-const UNAVAILABLE = { code: RejectCode.UPSTREAM_UNAVAILABLE, reason: 'app_unavailable' } as const;
-const DEADLINE = { code: RejectCode.DEADLINE_EXCEEDED, reason: 'deadline_exceeded' } as const;
-const TRANSFORM_FAILED = { code: RejectCode.INTERNAL, reason: 'transform_error' } as const;
+const UNAVAILABLE: Rejection = Object.freeze({ code: RejectCode.UPSTREAM_UNAVAILABLE, reason: 'app_unavailable' });
+const DEADLINE: Rejection = Object.freeze({ code: RejectCode.DEADLINE_EXCEEDED, reason: 'deadline_exceeded' });
+const STAGE_FAILED: Rejection = Object.freeze({ code: RejectCode.INTERNAL, reason: 'transform_error' });
 
 export class GrpcForwarder {
-  private readonly asserted: AssertedHeaders;
+  readonly #asserted: AssertedHeaders;
 
   /** `localId` is this workload's SPIFFE ID, the `By=` of x-forwarded-client-cert. */
   constructor(
@@ -28,184 +35,181 @@ export class GrpcForwarder {
     /** "https" when the upstream is a remote sidecar over mTLS (outbound routes). */
     private readonly scheme: 'http' | 'https' = 'http',
   ) {
-    this.asserted = new AssertedHeaders(localId);
+    this.#asserted = new AssertedHeaders(localId);
   }
 
-  forward(ctx: CallContext): void {
-    const down = ctx.stream;
-    if (down.closed || down.destroyed) return;
-
+  forward(call: Call, exchange: H2Exchange): void {
+    if (exchange.closed) return;
     let up: ClientHttp2Stream;
     try {
-      up = this.pool.request(this.requestHeaders(ctx));
+      up = this.pool.request(this.requestHeaders(call, exchange.nodeHeaders));
     } catch {
-      replyGrpc(down, UNAVAILABLE);
+      replyGrpc(exchange, UNAVAILABLE);
       return;
     }
-
-    let trailers: OutgoingHttpHeaders | undefined;
-    let settled = false; // down's outcome is decided (deadline) — ignore later upstream events
-    let responseTail: Readable = up; // what feeds `down`: up itself, or the last response transform
-    const elapsed = performance.now() - ctx.startedAt;
-    const timer = setTimeout(onDeadline, Math.max(0, ctx.timeoutMs - elapsed));
-
-    function onDeadline(): void {
-      settled = true;
-      up.close(NGHTTP2_CANCEL);
-      if (!down.headersSent) return replyGrpc(down, DEADLINE);
-      trailers = grpcStatusTrailers(RejectCode.DEADLINE_EXCEEDED);
-      responseTail.unpipe(down);
-      down.end();
-    }
-
-    // A limit ended the call after the forward began (ratelimit/: a request message over
-    // maxMessageBytes). The app's side is reset before the chunk that broke the limit is
-    // written to it; the caller gets the refusal, and the audit log sees it when the call ends.
-    function onLimit(rejection: Rejection): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // Detach `down` from its request transforms first: destroying one it is piped into would
-      // unpipe — and pause — `down` after the reply's discard resumed it, and a paused stream
-      // never closes. Ending `up` makes the relay drop the chunk that broke the limit.
-      down.unpipe();
-      up.close(NGHTTP2_CANCEL);
-      destroyTransforms(ctx);
-      ctx.lateRejection = ctx.rejection = rejection;
-      if (!down.headersSent) return replyGrpc(down, rejection);
-      trailers = grpcStatusTrailers(rejection.code, rejection.replyHeaders);
-      responseTail.unpipe(down);
-      down.end();
-      discardRequestBody(down);
-    }
-
-    up.on('response', (headers: IncomingHttpHeaders, flags: number) => {
-      if (settled || down.closed) return;
-      const out = copyHeaders(headers, { ':status': headers[':status'] ?? 200 });
-      if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
-        down.respond(out, { endStream: true }); // trailers-only answer from the app
-        return;
-      }
-      down.respond(out, { waitForTrailers: true });
-      responseTail = pipeVia(up, ctx.responseTransforms, down, onLimit);
-    });
-    up.on('trailers', (headers: IncomingHttpHeaders) => {
-      trailers = copyHeaders(headers, {});
-    });
-    down.on('wantTrailers', () => {
-      down.sendTrailers(trailers ?? grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE));
-    });
-    let upError: NodeJS.ErrnoException | undefined;
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      upError = err; // the outcome is decided on 'close'
-    });
-    up.on('close', () => {
-      clearTimeout(timer);
-      if (settled || down.closed || down.destroyed) return;
-      const code = up.rstCode ?? 0;
-      // The app reset the stream (what 'aborted' reports; read here, no listener per call).
-      const peerReset = up.aborted;
-      if (!down.headersSent) {
-        // No answer from the app. A reset it chose (not "refused") is passed on as is;
-        // anything else — connection refused, GOAWAY, refused stream — is UNAVAILABLE.
-        if (peerReset && code !== NGHTTP2_REFUSED_STREAM && code !== 0) down.close(code);
-        else {
-          log.debug('upstream stream failed before a response', { path: ctx.path, rstCode: code, error: upError?.code ?? upError?.message });
-          replyGrpc(down, UNAVAILABLE);
-        }
-      } else if (trailers === undefined) {
-        if (peerReset && code !== 0) {
-          down.close(code);
-        } else {
-          // Connection lost mid-call: finish the call with UNAVAILABLE in trailers.
-          trailers = grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE);
-          responseTail.unpipe(down);
-          down.end();
-        }
-      }
-    });
-
-    // Caller cancelled or reset: stop the app's side too.
-    down.on('close', () => {
-      clearTimeout(timer);
-      if (!up.closed && !up.destroyed) up.close(down.rstCode && down.rstCode !== 0 ? down.rstCode : NGHTTP2_CANCEL);
-      destroyTransforms(ctx);
-    });
-    const guard = ctx.requestGuard;
-    if (guard !== undefined) {
-      // Registered before the relay's own 'data' listener: it sees each chunk first.
-      down.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        const refused = guard.check(chunk);
-        if (refused !== undefined) onLimit(refused);
-      });
-    }
-    pipeVia(down, ctx.requestTransforms, up, onLimit);
+    new ForwardedCall(call, exchange, up).start();
   }
 
-  private requestHeaders(ctx: CallContext): OutgoingHttpHeaders {
-    const h = ctx.headers;
+  /** The caller's headers minus pseudo-headers, asserted ones and grpc-timeout; then meshward's. */
+  requestHeaders(call: Call, h: IncomingHttpHeaders): OutgoingHttpHeaders {
     const out: OutgoingHttpHeaders = {
       ':method': 'POST',
       ':scheme': this.scheme,
-      ':path': ctx.path,
+      ':path': call.path,
       ':authority': h[':authority'] ?? 'localhost',
     };
     for (const name in h) {
       if (name.charCodeAt(0) === 0x3a /* : */ || isAssertedHeader(name) || name === 'grpc-timeout') continue;
       out[name] = h[name];
     }
-    out['grpc-timeout'] = formatGrpcTimeout(ctx.timeoutMs - (performance.now() - ctx.startedAt));
-    this.asserted.apply(out, ctx.peer, ctx.trace);
+    out['grpc-timeout'] = formatGrpcTimeout(call.timeoutMs - (performance.now() - call.startedAt));
+    this.#asserted.apply(out, call.peer, call.trace);
     return out;
   }
 }
 
-/**
- * Pipes `src` through the transforms filters put on the context (bandwidth shaping) into
- * `dst`; a call without any is a plain relay. Returns the stream that feeds `dst`.
- */
-function pipeVia(src: Readable, transforms: readonly Transform[] | undefined, dst: Writable, onLimit: (r: Rejection) => void): Readable {
-  let tail = src;
-  if (transforms !== undefined) {
-    for (const t of transforms) {
-      t.once('error', () => onLimit(TRANSFORM_FAILED));
-      tail = tail.pipe(t);
-    }
+/** One call in flight between the caller's stream (`down`) and the app's (`up`). */
+export class ForwardedCall {
+  readonly down: ServerHttp2Stream;
+  /** Trailers for `down`: the app's, or meshward's when meshward ends the call. */
+  #trailers: OutgoingHttpHeaders | undefined;
+  /** `down`'s outcome is decided (deadline, a refusal): later upstream events are ignored. */
+  #settled = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Transforms between the two streams (message gate, pacing), destroyed when the call ends. */
+  #stages: Transform[] | undefined;
+  #upError: NodeJS.ErrnoException | undefined;
+
+  constructor(
+    readonly call: Call,
+    readonly exchange: H2Exchange,
+    readonly up: ClientHttp2Stream,
+  ) {
+    this.down = exchange.stream;
   }
-  relay(tail, dst);
-  return tail;
-}
 
-/**
- * Moves bytes from `src` to `dst` with flow control, as `src.pipe(dst)` does but with two
- * listeners instead of pipe's dozen added and removed per call (on an Http2Stream each
- * listener change also emits 'newListener'/'removeListener'). Once `dst` is ended or
- * destroyed (a deadline or a limit finished the call) chunks are dropped, so callers'
- * `unpipe` is not needed.
- */
-function relay(src: Readable, dst: Writable): void {
-  let waiting = false;
-  const resume = (): void => {
-    waiting = false;
-    src.resume();
+  start(): void {
+    const { call, up, down } = this;
+    this.#timer = setTimeout(this.onDeadline, Math.max(0, call.timeoutMs - (performance.now() - call.startedAt)));
+    up.on('response', this.onResponse);
+    up.on('trailers', this.onTrailers);
+    down.on('wantTrailers', this.onWantTrailers);
+    up.on('error', this.onUpstreamError);
+    up.on('close', this.onUpstreamClose);
+    down.on('close', this.onCallerClose);
+    relayThrough(down, this.#requestStages(), up, call.requestGuard, this.onRefused, STAGE_FAILED);
+  }
+
+  /** The deadline passed: cancel the app's side; the caller gets DEADLINE_EXCEEDED. */
+  readonly onDeadline = (): void => {
+    this.#settled = true;
+    this.up.close(NGHTTP2_CANCEL);
+    if (!this.down.headersSent) return replyGrpc(this.exchange, DEADLINE);
+    this.#trailers = grpcStatusTrailers(RejectCode.DEADLINE_EXCEEDED);
+    this.down.end();
   };
-  src.on('data', (chunk: Buffer) => {
-    if (dst.writableEnded || dst.destroyed) return;
-    if (!dst.write(chunk) && !waiting) {
-      waiting = true;
-      src.pause();
-      dst.once('drain', resume);
-    }
-  });
-  src.on('end', () => {
-    if (!dst.writableEnded && !dst.destroyed) dst.end();
-  });
-}
 
-function destroyTransforms(ctx: CallContext): void {
-  if (ctx.requestTransforms !== undefined) for (const t of ctx.requestTransforms) t.destroy();
-  if (ctx.responseTransforms !== undefined) for (const t of ctx.responseTransforms) t.destroy();
+  /**
+   * A body hook ended the call after the forward began (a request message over
+   * maxMessageBytes, a message guard's verdict). The app's side is reset before the refused
+   * bytes are written to it; the caller gets the refusal, the audit log sees it at the end.
+   */
+  readonly onRefused = (rejection: Rejection): void => {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    const { down, up, call } = this;
+    // Detach `down` from its request stages first: destroying one it is piped into would
+    // unpipe — and pause — `down` after the reply's discard resumed it, and a paused stream
+    // never closes. Ending `up` makes the relay drop the chunk that broke the limit.
+    down.unpipe();
+    up.close(NGHTTP2_CANCEL);
+    this.#destroyStages();
+    call.lateRejection = call.rejection = rejection;
+    if (!down.headersSent) return replyGrpc(this.exchange, rejection);
+    this.#trailers = grpcStatusTrailers(rejection.code, rejection.replyHeaders);
+    down.end();
+    discardRequestBody(down);
+  };
+
+  readonly onResponse = (headers: IncomingHttpHeaders, flags: number): void => {
+    const { down, up } = this;
+    if (this.#settled || down.closed) return;
+    const out = copyHeaders(headers, { ':status': headers[':status'] ?? 200 });
+    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
+      down.respond(out, { endStream: true }); // trailers-only answer from the app
+      return;
+    }
+    down.respond(out, { waitForTrailers: true });
+    relayThrough(up, this.#responseStages(), down, undefined, this.onRefused, STAGE_FAILED);
+  };
+
+  readonly onTrailers = (headers: IncomingHttpHeaders): void => {
+    this.#trailers = copyHeaders(headers, {});
+  };
+
+  readonly onWantTrailers = (): void => {
+    this.down.sendTrailers(this.#trailers ?? grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE));
+  };
+
+  readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    this.#upError = err; // the outcome is decided on 'close'
+  };
+
+  readonly onUpstreamClose = (): void => {
+    clearTimeout(this.#timer);
+    const { down, up } = this;
+    if (this.#settled || down.closed || down.destroyed) return;
+    const code = up.rstCode ?? 0;
+    // The app reset the stream (what 'aborted' reports; read here, no listener per call).
+    const peerReset = up.aborted;
+    if (!down.headersSent) {
+      // No answer from the app. A reset it chose (not "refused") is passed on as is;
+      // anything else — connection refused, GOAWAY, refused stream — is UNAVAILABLE.
+      if (peerReset && code !== NGHTTP2_REFUSED_STREAM && code !== 0) down.close(code);
+      else {
+        log.debug('upstream stream failed before a response', { path: this.call.path, rstCode: code, error: this.#upError?.code ?? this.#upError?.message });
+        replyGrpc(this.exchange, UNAVAILABLE);
+      }
+    } else if (this.#trailers === undefined) {
+      if (peerReset && code !== 0) down.close(code);
+      else {
+        // Connection lost mid-call: finish the call with UNAVAILABLE in trailers.
+        this.#trailers = grpcStatusTrailers(RejectCode.UPSTREAM_UNAVAILABLE);
+        down.end();
+      }
+    }
+  };
+
+  /** Caller cancelled, reset or finished: stop the app's side too. */
+  readonly onCallerClose = (): void => {
+    clearTimeout(this.#timer);
+    const { down, up } = this;
+    if (!up.closed && !up.destroyed) up.close(down.rstCode && down.rstCode !== 0 ? down.rstCode : NGHTTP2_CANCEL);
+    this.#destroyStages();
+  };
+
+  #requestStages(): Transform[] | undefined {
+    const { messageGuards, requestPacers } = this.call;
+    if (messageGuards === undefined && requestPacers === undefined) return undefined;
+    const stages: Transform[] = [];
+    if (messageGuards !== undefined) stages.push(new MessageGate(messageGuards, this.onRefused));
+    if (requestPacers !== undefined) for (const p of requestPacers) stages.push(new PacingTransform(p));
+    (this.#stages ??= []).push(...stages);
+    return stages;
+  }
+
+  #responseStages(): Transform[] | undefined {
+    const pacers = this.call.responsePacers;
+    if (pacers === undefined) return undefined;
+    const stages = pacers.map((p) => new PacingTransform(p));
+    (this.#stages ??= []).push(...stages);
+    return stages;
+  }
+
+  #destroyStages(): void {
+    if (this.#stages !== undefined) for (const t of this.#stages) t.destroy();
+  }
 }
 
 function copyHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders): OutgoingHttpHeaders {
@@ -214,3 +218,4 @@ function copyHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders): Ou
   }
   return out;
 }
+

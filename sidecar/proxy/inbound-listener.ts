@@ -8,11 +8,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { HostPort } from '../config/schema.js';
+import type { HostPort } from '../core/host-port.js';
 import { log } from '../core/log.js';
 import { PLAINTEXT_PEER, peerIdentityFromSocket, type PeerIdentity } from '../identity/peer-identity.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
-import type { StreamHandler } from './pipeline.js';
 
 export interface InboundLimits {
   readonly maxConnections: number;
@@ -35,6 +34,9 @@ export interface InboundOptions {
   /** HTTP/1.1 requests (GraphQL clients, DESIGN §1); without it the listener speaks HTTP/2 only. */
   readonly onHttp1?: Http1Handler;
 }
+
+/** A new HTTP/2 stream with its request headers, and the peer of its connection (computed once per connection). */
+export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[], peer: PeerIdentity) => void;
 
 export type Http1Handler = (req: IncomingMessage, res: ServerResponse, peer: PeerIdentity) => void;
 

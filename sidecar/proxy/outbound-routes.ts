@@ -3,8 +3,9 @@
 // presents this workload's current SVID.
 
 import type { PeerCertificate } from 'node:tls';
-import type { HostPort } from '../config/schema.js';
-import type { IdentityStore } from '../identity/identity-store.js';
+import type { HostPort } from '../core/host-port.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { uriSansOf } from '../identity/peer-identity.js';
 import { GrpcForwarder } from './grpc-forwarder.js';
 import { UpstreamPool } from './upstream-pool.js';
@@ -32,7 +33,7 @@ export function expectSpiffeId(expected: string) {
 export class OutboundRoutes {
   private readonly byAuthority = new Map<string, OutboundRoute>();
 
-  constructor(routes: readonly RouteConfig[], identity: IdentityStore) {
+  constructor(routes: readonly RouteConfig[], identity: Snapshot<WorkloadIdentity>) {
     for (const r of routes) {
       const host = r.authority.replace(/:\d+$/, '');
       const pool = new UpstreamPool(r.address, {
@@ -57,6 +58,11 @@ export class OutboundRoutes {
   lookup(authority: string | undefined): OutboundRoute | undefined {
     if (authority === undefined) return undefined;
     return this.byAuthority.get(authority) ?? this.byAuthority.get(authority.toLowerCase());
+  }
+
+  /** Whether some route serves `authority` (the route filter asks). */
+  has(authority: string | undefined): boolean {
+    return this.lookup(authority) !== undefined;
   }
 
   /** After certificate rotation: new calls use new connections with the new SVID. */

@@ -6,7 +6,7 @@
 
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
-import type { HostPort } from '../config/schema.js';
+import type { HostPort } from '../core/host-port.js';
 import { log } from '../core/log.js';
 
 const REFRESH_CLOSE_DELAY_MS = 1000;

@@ -1,47 +1,43 @@
 // Bytes per second per caller key (data path): for one `bandwidth` rule, a byte bucket per key
-// and direction in bounded tables, and the two shapers a call's pipes get. Each direction
+// and direction in bounded tables — the pacers a call's relay honours. Each direction
 // (caller → app, app → caller) gets the configured rate; concurrent calls of a key share it.
 
 import type { BandwidthRule } from '../policy/model.js';
-import { BandwidthShaper, byteBucketShape, type ByteBucket } from './bandwidth-shaper.js';
-import type { Timers } from './concurrency-limiter.js';
+import { ByteBucket, byteBucketShape } from './byte-bucket.js';
 import { KeyTable } from './key-table.js';
-import { fullBucket, isFull, type BucketShape } from './token-bucket.js';
+import { isFull, type BucketShape } from './token-bucket.js';
 
 export class BandwidthLimiter {
   readonly #shape: BucketShape;
   readonly #request: KeyTable<ByteBucket>;
   readonly #response: KeyTable<ByteBucket>;
-  readonly #anonymous: { request: ByteBucket; response: ByteBucket };
+  readonly #anonymous: { readonly request: ByteBucket; readonly response: ByteBucket };
   readonly #now: () => number;
-  readonly #timers: Timers | undefined;
 
   constructor(
     readonly rule: BandwidthRule,
-    opts: { maxKeys: number; now?: () => number; timers?: Timers },
+    opts: { maxKeys: number; now?: () => number },
   ) {
     const shape = byteBucketShape(rule.bytesPerSecond);
     const now = opts.now ?? (() => performance.now());
     const table = () =>
       new KeyTable<ByteBucket>({
         max: opts.maxKeys,
-        create: (_key, t) => ({ shape, bucket: fullBucket(shape, t) }),
+        create: (_key, t) => new ByteBucket(shape, t),
         isIdle: (b, t) => isFull(b.bucket, shape, t),
       });
     this.#shape = shape;
     this.#now = now;
-    this.#timers = opts.timers;
     this.#request = table();
     this.#response = table();
-    this.#anonymous = { request: { shape, bucket: fullBucket(shape, now()) }, response: { shape, bucket: fullBucket(shape, now()) } };
+    this.#anonymous = { request: new ByteBucket(shape, now()), response: new ByteBucket(shape, now()) };
   }
 
-  /** The shapers for one call of `key` (undefined = the callers without a key). */
-  shapers(key: string | undefined): { request: BandwidthShaper; response: BandwidthShaper } {
+  /** The pacers of `key` (undefined = the callers without a key), shared by its concurrent calls. */
+  pacers(key: string | undefined): { readonly request: ByteBucket; readonly response: ByteBucket } {
+    if (key === undefined) return this.#anonymous;
     const now = this.#now();
-    const request = key === undefined ? this.#anonymous.request : this.#request.get(key, now);
-    const response = key === undefined ? this.#anonymous.response : this.#response.get(key, now);
-    return { request: new BandwidthShaper(request, this.#now, this.#timers), response: new BandwidthShaper(response, this.#now, this.#timers) };
+    return { request: this.#request.get(key, now), response: this.#response.get(key, now) };
   }
 
   get keys(): number {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConcurrencyLimiter, type Waiter } from './concurrency-limiter.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock } from './manual-clock.test-helper.js';
 
 const flush = () => new Promise((r) => setImmediate(r));
 

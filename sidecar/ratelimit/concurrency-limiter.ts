@@ -1,17 +1,8 @@
 // Calls in flight per rule (data path): a counting semaphore with a bounded FIFO queue and
 // a queue timeout. A free slot is taken synchronously (no promise); only a call that must
-// wait gets one. Slots are released when the caller's stream closes (the observer in limits-filter.ts).
+// wait gets one. A slot is held by the call and given back when its exchange ends (filters/concurrency-filter.ts).
 
-/** Timers, injectable so tests control time. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { realTimers, type Timers } from '../core/timers.js';
 
 /** How a wait ends: true = the slot is now the caller's; 'cancelled' = the caller left first. */
 export type WaitResult = true | 'queue_timeout' | 'cancelled';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RateLimitRule } from '../policy/model.js';
 import { LEASE_TTL_MS, LeasedRateLimiter, leaseSize, type LeaseAsk } from './leased-rate-limiter.js';
-import { ManualClock } from './manual-clock.js';
+import { ManualClock } from './manual-clock.test-helper.js';
 import { TokenBroker, type LeaseRequest } from './token-broker.js';
 
 const rule = (requests: number, perMs: number, extra: Partial<RateLimitRule> = {}): RateLimitRule => ({

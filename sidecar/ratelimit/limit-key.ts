@@ -1,16 +1,18 @@
 // Who a limit counts a call against (data path): the `by` of a limit (DESIGN §4) compiled
-// once into a reader — the caller's SPIFFE ID, a JWT claim's value, or one key per rule.
+// once into a reader of plain values — the caller's SPIFFE ID, a JWT claim's value, or one
+// key per rule.
 
 import { createHash } from 'node:crypto';
-import type { CallInfo } from '../core/filter.js';
 import type { LimitKey } from '../policy/patterns.js';
 
 /**
- * The key a call is counted under. `undefined` = the caller has no value for it (a plaintext
- * caller under `by: principal`, no token or no such claim under `by: jwt:…`): all such callers
- * share one bucket per rule, so leaving the claim out is never a way around the limit.
+ * The key a call is counted under, from the caller's verified SPIFFE ID (undefined for a
+ * plaintext caller) and its verified token's claims. `undefined` = the caller has no value
+ * for it (a plaintext caller under `by: principal`, no token or no such claim under
+ * `by: jwt:…`): all such callers share one bucket per rule, so leaving the claim out is never
+ * a way around the limit.
  */
-export type KeyReader = (ctx: CallInfo) => string | undefined;
+export type KeyReader = (principal: string | undefined, claims: Readonly<Record<string, unknown>> | undefined) => string | undefined;
 
 /** The key of `by: global`: one bucket for every caller. */
 export const GLOBAL_KEY = '';
@@ -25,13 +27,12 @@ export function keyReader(by: LimitKey): KeyReader {
     case 'global':
       return () => GLOBAL_KEY;
     case 'principal':
-      return (ctx) => (ctx.peer.authenticated && ctx.peer.spiffeId !== undefined ? bounded(ctx.peer.spiffeId) : undefined);
+      return (principal) => (principal !== undefined ? bounded(principal) : undefined);
     case 'jwt': {
       const read = claimReader(by.claim, by.path);
-      return (ctx) => {
-        const payload = ctx.jwt?.payload;
-        if (payload === undefined) return undefined;
-        const v = read(payload);
+      return (_principal, claims) => {
+        if (claims === undefined) return undefined;
+        const v = read(claims);
         if (typeof v === 'string') return bounded(v);
         if (typeof v === 'number' || typeof v === 'boolean') return String(v);
         return undefined;

@@ -1,5 +1,5 @@
 // Memory-store rate limits shared by worker processes (`workers` > 1; runs in the primary,
-// cli/workers.ts): the one authoritative token bucket per limit and caller key. Workers lease
+// app/primary.ts): the one authoritative token bucket per limit and caller key. Workers lease
 // tokens from it in batches (leased-rate-limiter.ts), so the total never exceeds one bucket.
 
 import { KeyTable } from './key-table.js';

@@ -1,20 +1,20 @@
 // The audit observer (data path): one record per refused call and per audit_deny (a policy
-// or a limit in audit mode that would have refused).
+// or a limit in audit mode that would have refused). An audit_deny's explanation comes from
+// the call's own snapshot, the one that decided it.
 
 import { wireReplies } from '../core/codes.js';
-import type { CallInfo, GraphqlCallInfo, Rejection } from '../core/filter.js';
-import type { CallObserver } from '../core/observer.js';
-import { callFacts } from '../policy/authz-filter.js';
-import type { PolicyStore } from '../policy/policy-store.js';
+import type { Rejection } from '../core/filter.js';
+import { callFacts, type Call, type GraphqlCallInfo } from '../pipeline/call.js';
+import type { CallObserver } from '../pipeline/observers.js';
 import type { AuditRecord, AuditSink } from './audit-log.js';
 
-export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObserver {
+export function auditObserver(audit: AuditSink): CallObserver {
   return {
     decided(ctx, rejection) {
       if (rejection !== undefined) audit.write(refusalRecord(ctx, rejection));
       else if (ctx.decision?.decision === 'audit_deny') {
         // gRPC: explain says which condition failed; a GraphQL endpoint decision carries its reason.
-        const detail = ctx.protocol === 'grpc' ? policies.current.explain(callFacts(ctx)).summary : `GraphQL endpoint ${ctx.path}: ${ctx.decision.reason}`;
+        const detail = ctx.protocol === 'grpc' ? ctx.snapshot.policy.explain(callFacts(ctx)).summary : `GraphQL endpoint ${ctx.path}: ${ctx.decision.reason}`;
         audit.write(auditDenyRecord(ctx, detail));
       }
       if (rejection === undefined && ctx.auditedLimit !== undefined) audit.write(auditedLimitRecord(ctx, ctx.auditedLimit));
@@ -27,24 +27,24 @@ export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObse
 }
 
 /** The record of a call a limit in audit mode would have refused (it goes through). */
-export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): AuditRecord {
+export function auditedLimitRecord(ctx: Call, wouldRefuse: Rejection): AuditRecord {
   return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
 /** The record of a refused call. */
-export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
+export function refusalRecord(ctx: Call, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
   return record(ctx, 'deny', rejection.reason, rejection.rule, wire.grpcStatus ?? wire.httpStatus, rejection.detail);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */
-export function auditDenyRecord(ctx: CallInfo, detail: string | undefined): AuditRecord {
+export function auditDenyRecord(ctx: Call, detail: string | undefined): AuditRecord {
   const d = ctx.decision!;
   return record(ctx, 'audit_deny', d.reason, d.rule, 0, detail);
 }
 
 function record(
-  ctx: CallInfo,
+  ctx: Call,
   decision: AuditRecord['decision'],
   reason: string,
   rule: string | undefined,

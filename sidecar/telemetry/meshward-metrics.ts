@@ -1,5 +1,5 @@
 // The metrics of DESIGN §6 and their text at GET /metrics. Counting happens on the data path
-// (metrics-observer.ts, the JWT hook, policy reloads); rendering runs per scrape (control
+// (metrics-observer.ts, the JWT hook, the limit filters' rejection counter, policy reloads); rendering runs per scrape (control
 // path) and appends prom-client's process and Node.js metrics, which cost nothing per call.
 
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -15,7 +15,6 @@ import {
   type CounterCell,
   type HistogramCell,
 } from './metric-family.js';
-import { rateLimitRejections } from './ratelimit-metrics.js';
 
 /** Upper bounds (seconds) of meshward_request_duration_seconds: 0.5 ms .. 10 s. */
 export const DURATION_BUCKETS: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
@@ -48,6 +47,14 @@ export class MeshwardMetrics {
     ['provider', 'result'],
     counterCell,
   );
+  /** Counted by the rate-limit, concurrency and cost-budget filters through `countRateLimitRejection`. */
+  readonly rateLimitRejections = new MetricFamily<CounterCell>(
+    'meshward_ratelimit_rejections_total',
+    'Calls refused by a rate limit (RESOURCE_EXHAUSTED / 429), by the policy rule that set the limit.',
+    'counter',
+    ['rule'],
+    counterCell,
+  );
   readonly policyReloads = new MetricFamily<CounterCell>(
     'meshward_policy_reloads_total',
     'Policy reload attempts, by result (ok, error, unchanged).',
@@ -64,6 +71,11 @@ export class MeshwardMetrics {
     this.policyReloads.get1('error');
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.#process });
   }
+
+  /** Counts one call refused by a rate or concurrency limit (or cost budget) of `rule`, e.g. "orders:grpc[0]". */
+  readonly countRateLimitRejection = (rule: string): void => {
+    this.rateLimitRejections.get1(rule).value++;
+  };
 
   /** Adds samples computed at scrape time; `collector` must not throw. */
   addCollector(collector: MetricsCollector): void {
@@ -83,7 +95,7 @@ export class MeshwardMetrics {
     for (const [values, cell] of this.requests.cells()) out += `meshward_requests_total${labelText(REQUEST_LABELS, values)} ${cell.count}\n`;
     out += renderHistogramFamily(this.requests, DURATION_BUCKETS);
     out += renderCounterFamily(this.decisions);
-    out += renderCounterFamily(rateLimitRejections);
+    out += renderCounterFamily(this.rateLimitRejections);
     out += renderCounterFamily(this.jwtValidations);
     out += renderCounterFamily(this.policyReloads);
     for (const c of this.#collectors) out += c();

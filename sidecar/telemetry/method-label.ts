@@ -1,9 +1,9 @@
 // The method name metrics and span names may use (data path). A name from the caller is
 // unbounded: a scan of random paths must not create a series or a Jaeger operation per
-// path. Methods no policy names are `_OTHER` (DESIGN §6).
+// path. Methods no policy names are `_OTHER` (DESIGN §6). The policy asked is the call's
+// own snapshot, so a label always agrees with the call's decision and policy_version.
 
-import type { CallInfo } from '../core/filter.js';
-import type { PolicySnapshot } from '../policy/model.js';
+import type { Call } from '../pipeline/call.js';
 
 export const OTHER_METHOD = '_OTHER';
 
@@ -20,19 +20,16 @@ const UNIMPLEMENTED = 12;
 export class MethodLabels {
   readonly #wildcardNames = new Set<string>();
 
-  constructor(
-    private readonly policies: { readonly current: PolicySnapshot },
-    private readonly maxWildcardNames = 1000,
-  ) {}
+  constructor(private readonly maxWildcardNames = 1000) {}
 
   /** `grpcStatus`: what the caller received (undefined while the call is running). */
-  label(ctx: CallInfo, grpcStatus: number | undefined): string {
+  label(ctx: Call, grpcStatus: number | undefined): string {
     // GraphQL: the endpoint path when a policy names it (operation names are the caller's to choose).
-    if (ctx.protocol === 'graphql') return this.policies.current.graphqlRule(ctx.path) === undefined ? OTHER_METHOD : ctx.path;
+    if (ctx.protocol === 'graphql') return ctx.snapshot.policy.graphqlRule(ctx.path) === undefined ? OTHER_METHOD : ctx.path;
     const method = ctx.method;
     if (method === undefined) return OTHER_METHOD;
     const name = method.fullName;
-    const rule = ctx.decision?.rules ?? this.policies.current.lookup(name);
+    const rule = ctx.decision?.rules ?? ctx.snapshot.policy.lookup(name);
     if (rule === undefined) return OTHER_METHOD;
     if (rule.kind === 'exact') return name;
     if (this.#wildcardNames.has(name)) return name;

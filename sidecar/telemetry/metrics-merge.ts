@@ -1,4 +1,4 @@
-// One /metrics for a sidecar of several worker processes (cli/workers.ts; control path, per
+// One /metrics for a sidecar of several worker processes (app/primary.ts; control path, per
 // scrape): the workers' Prometheus texts merged series by series. Counters and histograms are
 // summed and never go backwards: an exited worker's last-seen counts are kept.
 

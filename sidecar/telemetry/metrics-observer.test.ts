@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JwtAuthenticator } from '../authn/jwt-authenticator.js';
-import { jwtAuthnFilter } from '../authn/jwt-authn-filter.js';
-import { fakeCall, outcome, runCall, snapshotOf } from './fake-call.js';
+import { jwtAuthnFilter } from '../filters/jwt-authn-filter.js';
+import { fakeCall, outcome, runCall, snapshotOf } from './call-fixtures.test-helper.js';
 import { certificateExpiryCollector, MeshwardMetrics } from './meshward-metrics.js';
 import { escapeLabel } from './metric-family.js';
 import { codeLabel, jwtValidationCounter, metricsObserver } from './metrics-observer.js';
 import { MethodLabels, OTHER_METHOD } from './method-label.js';
-import { countRateLimitRejection } from './ratelimit-metrics.js';
 
 const POLICY = `apiVersion: meshward.dev/v1alpha1
 kind: Policy
@@ -40,7 +39,7 @@ function sample(text: string, series: string): number | undefined {
 
 function setup() {
   const metrics = new MeshwardMetrics({ processMetrics: false });
-  const labels = new MethodLabels({ current: snapshot });
+  const labels = new MethodLabels();
   const obs = metricsObserver(metrics, labels, { protocol: 'grpc', direction: 'inbound' });
   const run = (path: string, status = 0, durationMs = 2) =>
     runCall([obs], fakeCall(path), snapshot, (r) => outcome(r === undefined ? status : 7, { durationMs }));
@@ -101,7 +100,7 @@ test('methods no policy names, malformed paths and unimplemented wildcard method
 });
 
 test('wildcard names are capped per process', () => {
-  const labels = new MethodLabels({ current: snapshot }, 2);
+  const labels = new MethodLabels(2);
   const label = (m: string) => {
     const ctx = fakeCall(`/demo.v1.Wild/${m}`);
     runCall([], ctx, snapshot, () => outcome(0));
@@ -137,8 +136,8 @@ test('JWT results through the authn filter hook', async () => {
 
 test('rate-limit rejections, reloads, certificate expiry, label escaping', () => {
   const metrics = new MeshwardMetrics({ processMetrics: false });
-  countRateLimitRejection('orders:grpc[0]');
-  countRateLimitRejection('orders:grpc[0]');
+  metrics.countRateLimitRejection('orders:grpc[0]');
+  metrics.countRateLimitRejection('orders:grpc[0]');
   metrics.policyReloads.get1('error').value++;
   metrics.addCollector(certificateExpiryCollector(() => Date.UTC(2030, 0, 1)));
   const text = metrics.renderOwn();

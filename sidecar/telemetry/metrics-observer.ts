@@ -2,7 +2,7 @@
 // chain has run, the request count and duration when the stream closes. A few Map lookups
 // and increments per call; no label strings are built.
 
-import type { CallObserver, CallOutcome } from '../core/observer.js';
+import type { CallObserver, CallOutcome } from '../pipeline/observers.js';
 import { verdictOf } from './call-verdict.js';
 import { DURATION_BUCKETS, type MeshwardMetrics } from './meshward-metrics.js';
 import { observe } from './metric-family.js';

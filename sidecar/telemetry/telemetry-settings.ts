@@ -2,10 +2,16 @@
 // over the OpenTelemetry environment variables (SDK configuration spec), the file winning only
 // where it sets a value, then the defaults. Pure: the environment is a parameter.
 
-import type { SidecarConfig } from '../config/schema.js';
 import { parentBasedRatio, samplingRuleFromEnv, type SamplingRule } from './sampling.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+/** The `telemetry` section of the sidecar config, validated (config/schema.ts). */
+export interface TelemetryFileSettings {
+  readonly serviceName?: string | undefined;
+  readonly otlp?: { readonly endpoint: string; readonly protocol?: OtlpProtocol | undefined } | undefined;
+  readonly sampling?: number | undefined;
+}
 /** w3c: meshward's own traceparent parser; sdk: the propagators of OTEL_PROPAGATORS via the API; none: no propagation. */
 export type PropagationMode = 'w3c' | 'sdk' | 'none';
 
@@ -33,7 +39,7 @@ export interface TracingSettings {
 
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 
-export function resolveTracingSettings(file: SidecarConfig['telemetry'], env: NodeJS.ProcessEnv = process.env): TracingSettings {
+export function resolveTracingSettings(file: TelemetryFileSettings, env: NodeJS.ProcessEnv = process.env): TracingSettings {
   const problems: string[] = [];
   const str = (name: string): string | undefined => {
     const v = env[name]?.trim();

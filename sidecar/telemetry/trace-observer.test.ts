@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { SpanKind, SpanStatusCode, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { CallContext } from '../core/filter.js';
+import type { Call as CallContext } from '../pipeline/call.js';
 import { auditObserver } from './audit-record.js';
 import type { AuditRecord } from './audit-log.js';
-import { decide, fakeCall, outcome, runCall, snapshotOf } from './fake-call.js';
+import { decide, fakeCall, outcome, runCall, snapshotOf } from './call-fixtures.test-helper.js';
 import { MethodLabels } from './method-label.js';
 import { createSampler, parentBasedRatio } from './sampling.js';
 import type { PropagationMode } from './telemetry-settings.js';
@@ -38,7 +38,7 @@ function observer(ratio = 1, mode: PropagationMode = 'w3c') {
     sampler: createSampler(parentBasedRatio(ratio)),
     ids,
     propagation: mode,
-    labels: new MethodLabels({ current: snapshot }),
+    labels: new MethodLabels(),
   });
 }
 
@@ -83,7 +83,7 @@ describe('SERVER span per call', () => {
   });
 
   test('span times are the call times', () => {
-    const ctx = { ...fakeCall('/demo.v1.Echo/Unary'), startedAt: performance.now() - 300 };
+    const ctx = Object.assign(fakeCall('/demo.v1.Echo/Unary'), { startedAt: performance.now() - 300 });
     obs.started!(ctx);
     ctx.rejection = decide(ctx, snapshot);
     obs.decided!(ctx, undefined);
@@ -230,7 +230,7 @@ describe('propagation modes and the audit log', () => {
 
   test('audit records carry the call trace and span ids', () => {
     const records: AuditRecord[] = [];
-    const audit = auditObserver({ write: (r) => records.push(r) }, { current: snapshot } as never);
+    const audit = auditObserver({ write: (r) => records.push(r) });
     const ctx = fakeCall('/demo.v1.Echo/Denied', { traceparent: `00-${T}-${S}-01` });
     runCall([obs, audit], ctx, snapshot, () => outcome(7));
     const [span] = exporter.getFinishedSpans();

@@ -17,9 +17,9 @@ import {
   type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
-import type { IncomingHttpHeaders } from 'node:http2';
-import type { CallInfo, CallTrace } from '../core/filter.js';
-import type { CallObserver } from '../core/observer.js';
+import type { CallHeaders } from '../core/exchange.js';
+import type { Call, CallTrace } from '../pipeline/call.js';
+import type { CallObserver } from '../pipeline/observers.js';
 import { verdictOf } from './call-verdict.js';
 import { OTHER_METHOD, type MethodLabels } from './method-label.js';
 import type { Sampler } from './sampling.js';
@@ -61,12 +61,16 @@ class SpanTrace implements CallTrace {
   ) {}
 }
 
-const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
-  keys: (h) => Object.keys(h),
-  get: (h, key) => h[key],
+const headerGetter: TextMapGetter<CallHeaders> = {
+  keys: (h) => {
+    const names = new Set<string>();
+    for (let i = 0; i < h.pairs.length; i += 2) names.add(h.pairs[i]!.toLowerCase());
+    return [...names];
+  },
+  get: (h, key) => h.get(key),
 };
 
-function spanOf(ctx: CallInfo): Span | undefined {
+function spanOf(ctx: Call): Span | undefined {
   const t = ctx.trace;
   return t instanceof SpanTrace ? t.span : undefined;
 }
@@ -79,15 +83,15 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
   const errorCodes = client ? CLIENT_ERROR_CODES : SERVER_ERROR_CODES;
   // Outbound calls come from our own app, whose methods are as many as its code names:
   // the real name is bounded; inbound names go through the policy-bounded labels.
-  const spanName = (ctx: CallInfo, status: number | undefined): string =>
+  const spanName = (ctx: Call, status: number | undefined): string =>
     ctx.protocol === 'graphql' ? graphqlSpanName(ctx) : client ? (ctx.method?.fullName ?? OTHER_METHOD) : labels.label(ctx, status);
 
   /** The trace headers for the app (W3C fast path, or the configured SDK propagators). */
-  function appHeaders(h: IncomingHttpHeaders, parentValid: boolean, traceId: string, spanId: string, sampled: boolean): Readonly<Record<string, string | undefined>> {
+  function appHeaders(h: CallHeaders, parentValid: boolean, traceId: string, spanId: string, sampled: boolean): Readonly<Record<string, string | undefined>> {
     if (mode === 'w3c') {
       const traceparent = formatTraceparent(traceId, spanId, sampled);
       // A tracestate without a valid traceparent belongs to no trace we continue (W3C §3.3).
-      return parentValid || h.tracestate === undefined ? { traceparent } : { traceparent, tracestate: undefined };
+      return parentValid || h.get('tracestate') === undefined ? { traceparent } : { traceparent, tracestate: undefined };
     }
     if (mode === 'none') return NO_HEADERS;
     const carrier: Record<string, string | undefined> = {};
@@ -103,7 +107,7 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       let parent: RemoteParent | undefined;
       let parentContext: Context = ROOT_CONTEXT;
       if (mode === 'w3c') {
-        parent = parseTraceparent(h.traceparent);
+        parent = parseTraceparent(h.get('traceparent'));
       } else if (mode === 'sdk') {
         parentContext = propagation.extract(ROOT_CONTEXT, h, headerGetter);
         const sc = trace.getSpanContext(parentContext);
@@ -120,7 +124,8 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       }
 
       if (parent !== undefined && mode === 'w3c') {
-        const state = typeof h.tracestate === 'string' ? createTraceState(h.tracestate) : undefined;
+        const tracestate = h.get('tracestate');
+        const state = tracestate !== undefined ? createTraceState(tracestate) : undefined;
         parentContext = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: parent.spanId, traceFlags: parent.sampled ? 1 : 0, isRemote: true, traceState: state });
       }
       if (parent === undefined) ids.preset(traceId);
@@ -190,7 +195,7 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
 const MAX_OPERATION_NAME = 64;
 
 /** OpenTelemetry GraphQL semantic conventions: "{operation type} {operation name}", or "GraphQL Operation" before analysis. */
-function graphqlSpanName(ctx: CallInfo): string {
+function graphqlSpanName(ctx: Call): string {
   const g = ctx.graphql;
   if (g?.operationType === undefined) return 'GraphQL Operation';
   return g.operationName === undefined ? g.operationType : `${g.operationType} ${g.operationName.slice(0, MAX_OPERATION_NAME)}`;

@@ -1,0 +1,92 @@
+// `meshward run` with `workers` > 1 (DESIGN §3), the primary process (CONTROL path): its
+// worker pool (worker-pool.ts) runs the whole sidecar N times on shared listeners; the primary
+// serves the admin endpoints for all of them (metrics merged), brokers memory rate limits,
+// and drains every worker on SIGTERM/SIGINT. No call passes through it.
+
+import { startAdminServer } from '../admin/admin-server.js';
+import type { SidecarConfig } from '../config/schema.js';
+import { formatAddress } from '../core/host-port.js';
+import { log } from '../core/log.js';
+import { TokenBroker } from '../ratelimit/token-broker.js';
+import { renderSingle } from '../telemetry/metric-family.js';
+import { MetricsMerger } from '../telemetry/metrics-merge.js';
+import { MAX_KEYS_PER_RULE } from './limits.js';
+import { untilShutdown } from './until-shutdown.js';
+import { WorkerPool } from './worker-pool.js';
+
+const BROKER_SWEEP_MS = 10_000;
+
+export async function runPrimary(config: SidecarConfig, count: number): Promise<number> {
+  const broker = new TokenBroker({ maxKeysPerLimit: MAX_KEYS_PER_RULE });
+  const sweeper = setInterval(() => broker.sweep(), BROKER_SWEEP_MS);
+  sweeper.unref();
+  const merger = new MetricsMerger();
+  const pool = new WorkerPool({ config, count, lease: (req) => broker.lease(req), onGone: (n) => merger.retire(n) });
+
+  /** Each live worker's newest metrics, merged (a worker that does not answer keeps its last). */
+  const refreshMetrics = async (): Promise<void> => {
+    await Promise.all(
+      pool.slots
+        .filter((s) => s.state === 'ready' || s.state === 'stopping')
+        .map(async (s) => {
+          const { id, reply } = await pool.ask(s, 'metrics');
+          if (typeof reply?.value !== 'string' || id < s.metricsId || s.state === 'exited') return;
+          s.metricsId = id;
+          merger.update(s.n, reply.value);
+        }),
+    );
+  };
+  const admin = await startAdminServer(config.admin.listen, {
+    notReadyReasons: () => (pool.draining ? ['draining'] : pool.readyCount === 0 ? ['no worker ready'] : []),
+    config: () => pool.askAny('config'),
+    policies: () => pool.askAny('policies'),
+    metrics: async () => {
+      await refreshMetrics();
+      return (
+        merger.render() +
+        renderSingle('meshward_workers', 'Worker processes ready to serve (config workers).', 'gauge', pool.readyCount) +
+        renderSingle('meshward_worker_restarts_total', 'Workers restarted after exiting unexpectedly.', 'counter', pool.restarts)
+      );
+    },
+    views: {
+      '/workers': async () => {
+        await refreshMetrics();
+        return pool.slots.map((s) => ({
+          worker: s.n,
+          pid: s.worker?.process.pid ?? null,
+          state: s.state,
+          calls: merger.total(s.n, 'meshward_requests_total'),
+        }));
+      },
+    },
+  });
+  /** The primary's teardown: the workers drain first, then its own parts. */
+  const stop = async (): Promise<boolean> => {
+    const clean = await pool.stop();
+    clearInterval(sweeper);
+    await admin.close();
+    return clean;
+  };
+
+  const startCode = await pool.start();
+  if (startCode !== 0) {
+    await stop();
+    return startCode;
+  }
+  process.on('SIGHUP', () => pool.signal('SIGHUP'));
+  const first = pool.slots[0]!;
+  log.info('meshward ready', {
+    inbound: first.inbound,
+    admin: formatAddress(admin.address),
+    ...(first.outbound === undefined ? {} : { outbound: first.outbound }),
+    pid: process.pid,
+    workers: count,
+    workerPids: pool.slots.map((s) => s.worker?.process.pid),
+  });
+  return Promise.race([
+    untilShutdown(async () => {
+      if (!(await stop())) throw new Error('a worker did not stop cleanly');
+    }),
+    pool.fatal.then(async (code) => (await stop(), code)),
+  ]);
+}

@@ -1,0 +1,205 @@
+// Assembles one sidecar process from a validated config (CONTROL path, once at startup): the
+// stores (policies, workload identity, GraphQL schema) and the snapshots they publish to the
+// data path, telemetry and the audit log, the admin endpoints, the pipelines of each listener
+// with their filters (chains.ts) and forwarders, the listeners — and the one ordered teardown.
+
+import type { AddressInfo } from 'node:net';
+import { startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
+import type { SidecarConfig } from '../config/schema.js';
+import { log } from '../core/log.js';
+import { jwtAuthnFilterFor } from '../filters/jwt-authn-filter.js';
+import { IdentityStore } from '../identity/identity-store.js';
+import { PolicyStore } from '../policy/policy-store.js';
+import { CallObservers } from '../pipeline/observers.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import type { GraphqlForwarder } from '../proxy/graphql-forwarder.js';
+import { GrpcForwarder } from '../proxy/grpc-forwarder.js';
+import type { H2Exchange } from '../proxy/h2-exchange.js';
+import type { HttpExchange } from '../proxy/http-exchange.js';
+import { startInboundListener, type InboundListener } from '../proxy/inbound-listener.js';
+import { OutboundRoutes } from '../proxy/outbound-routes.js';
+import { UpstreamPool } from '../proxy/upstream-pool.js';
+import { AuditLog } from '../telemetry/audit-log.js';
+import { auditObserver } from '../telemetry/audit-record.js';
+import { redact, relaxedDefaults } from './admin-state.js';
+import { inboundChains, outboundChain } from './chains.js';
+import { createLimits, type Limits, type WorkerShare } from './limits.js';
+import { inboundRoutes } from './listeners.js';
+import { DataSnapshots } from './snapshots.js';
+import { effectiveTracing, startTelemetry, type Telemetry } from './telemetry.js';
+import { Teardown } from './teardown.js';
+
+export { relaxedDefaults } from './admin-state.js';
+
+export interface RunningSidecar {
+  readonly inbound: AddressInfo;
+  readonly admin: AddressInfo;
+  readonly outbound: AddressInfo | undefined;
+  /** Reopens the audit log file (SIGHUP, after log rotation). */
+  reopenLogs(): void;
+  /** Graceful stop: not ready, stop accepting, drain in-flight calls (bounded). */
+  stop(): Promise<void>;
+}
+
+/** How a worker process (`workers` > 1, app/primary.ts) runs: the primary serves admin, limits are shared. */
+export interface SidecarOptions {
+  /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
+  readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
+  readonly workers?: WorkerShare;
+}
+
+/** Upstream pools and routes get this long to finish their streams after the listeners drained. */
+const UPSTREAM_CLOSE_MS = 1000;
+
+/** Throws PolicyLoadError / SchemaLoadError for invalid policies or schema (exit 2), other errors for the rest (exit 1). */
+export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
+  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
+  const identities = new IdentityStore(config.identity);
+  const identity = identities.current;
+  // GraphQL (graphql-js loaded only when configured): the app's schema, loaded before anything
+  // starts (an invalid one is exit 2, like policies).
+  const graphqlConfig = config.inbound.graphql;
+  const graphqlParts = graphqlConfig && (await import('./graphql.js'));
+  const schema = graphqlConfig && graphqlParts && new graphqlParts.SchemaStore(graphqlConfig.schemaFile);
+  const audit = new AuditLog(config.audit.file);
+  const relaxed = relaxedDefaults(config);
+  for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
+
+  let draining = false;
+  let inboundUp = false;
+  let telemetry: Telemetry | undefined;
+  let authn: ReturnType<typeof jwtAuthnFilterFor> | undefined;
+  let admin: AdminServer | undefined;
+  let pool: UpstreamPool | undefined;
+  let limits: Limits | undefined;
+  let graphqlForwarder: GraphqlForwarder | undefined;
+  let routes: OutboundRoutes | undefined;
+  let inbound: InboundListener | undefined;
+  let outbound: InboundListener | undefined;
+  const drainMs = config.shutdown.drainTimeout;
+
+  // The one teardown, in stop order; a step whose part never started does nothing.
+  const teardown = new Teardown([
+    { name: 'not ready', run: () => void (draining = true) },
+    { name: 'stop watching files', run: () => (policies.close(), identities.close(), schema?.close()) },
+    { name: 'drain listeners', run: () => (log.info('draining', { timeoutMs: drainMs }), Promise.all([inbound?.close(drainMs), outbound?.close(drainMs)])) },
+    { name: 'outbound routes', run: () => routes?.close(), timeoutMs: UPSTREAM_CLOSE_MS },
+    { name: 'outbound connections', run: () => routes?.destroy() },
+    { name: 'graphql forwarder', run: () => graphqlForwarder?.close() },
+    { name: 'app connections', run: () => pool?.close(), timeoutMs: UPSTREAM_CLOSE_MS },
+    { name: 'app connections (cut)', run: () => pool?.destroy() },
+    { name: 'jwt authn', run: () => authn?.close() },
+    { name: 'limits', run: () => limits?.close() },
+    { name: 'telemetry', run: () => telemetry?.shutdown() }, // spans of the drained calls, bounded
+    { name: 'audit log', run: () => audit.close() },
+    { name: 'admin', run: () => admin?.close() },
+  ]);
+
+  try {
+    telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+    authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
+    const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
+    const metrics = telemetry.metrics;
+    const tracing = effectiveTracing(telemetry.settings);
+    admin = await serveAdmin({
+      notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
+      config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing }),
+      // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+      policies: () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() }),
+      metrics: () => metrics.render(),
+    });
+
+    pool = new UpstreamPool(config.inbound.app);
+    limits = await createLimits(config.rateLimit, opts.workers);
+    metrics.addCollector(limits.metrics);
+    // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
+    // store that stays away is logged and answered by failMode, it does not block startup.
+    await limits.connected(2000);
+    const snapshots = new DataSnapshots({ policies, schema, registry: limits.registry });
+
+    // Inbound: the gRPC pipeline, and the GraphQL one when configured (chains.ts has both orders).
+    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit)]);
+    const chains = inboundChains({
+      maxTimeoutMs: config.inbound.maxTimeout,
+      maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
+      allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
+      authn: authn.filter,
+      countRejection: metrics.countRateLimitRejection,
+      graphqlPath: graphqlConfig?.path,
+    });
+    const grpcForwarder = new GrpcForwarder(pool, identity.spiffeId);
+    const grpc = new Pipeline<H2Exchange>({
+      protocol: 'grpc',
+      filters: chains.grpc,
+      observers: inboundObservers,
+      snapshot: snapshots,
+      maxTimeoutMs: config.inbound.maxTimeout,
+      forward: (call, exchange) => grpcForwarder.forward(call, exchange),
+    });
+    let graphql: { path: string; pipeline: Pipeline<HttpExchange> } | undefined;
+    if (graphqlConfig !== undefined && graphqlParts !== undefined) {
+      const forwarder = (graphqlForwarder = new graphqlParts.GraphqlForwarder(graphqlConfig.app, identity.spiffeId));
+      const pipeline = new Pipeline<HttpExchange>({
+        protocol: 'graphql',
+        filters: chains.graphql,
+        observers: inboundObservers,
+        snapshot: snapshots,
+        maxTimeoutMs: config.inbound.maxTimeout,
+        forward: (call, exchange) => forwarder.forward(call, exchange),
+      });
+      graphql = { path: graphqlConfig.path, pipeline };
+    }
+    const onInbound = inboundRoutes(grpc, graphql);
+    inbound = await startInboundListener({
+      listen: config.inbound.listen,
+      mtls: config.inbound.mtls,
+      trustDomain: config.identity.trustDomain,
+      identity,
+      limits: config.inbound.limits,
+      onStream: onInbound.onStream,
+      onHttp1: onInbound.onHttp1,
+    });
+
+    // Outbound: the local app's calls, routed by :authority to remote sidecars over mTLS.
+    if (config.outbound !== undefined) {
+      const outboundRoutes = (routes = new OutboundRoutes(config.outbound.routes, identities));
+      const pipeline = new Pipeline<H2Exchange>({
+        protocol: 'grpc',
+        filters: outboundChain({ maxTimeoutMs: config.inbound.maxTimeout, maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes, routes: outboundRoutes }),
+        observers: new CallObservers(telemetry.outboundObservers),
+        snapshot: snapshots,
+        maxTimeoutMs: config.inbound.maxTimeout,
+        forward: (call, exchange) => outboundRoutes.lookup(exchange.headers.get(':authority'))!.forwarder.forward(call, exchange),
+      });
+      outbound = await startInboundListener({
+        listen: config.outbound.listen,
+        mtls: 'none',
+        trustDomain: config.identity.trustDomain,
+        identity,
+        limits: config.inbound.limits,
+        onStream: inboundRoutes(pipeline, undefined).onStream,
+      });
+    }
+  } catch (err) {
+    await teardown.run();
+    throw err;
+  }
+  const inboundListener = inbound;
+  inboundUp = true;
+  identities.onRotate((next) => {
+    inboundListener.setIdentity(next);
+    routes?.refresh();
+  });
+  identities.watch();
+  policies.watch();
+  schema?.watch();
+  log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
+
+  return {
+    inbound: inboundListener.address,
+    admin: admin.address,
+    outbound: outbound?.address,
+    reopenLogs: () => audit.reopen(),
+    stop: () => teardown.run(),
+  };
+}

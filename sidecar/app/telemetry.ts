@@ -1,0 +1,141 @@
+// Telemetry assembly for the sidecar process (CONTROL path, once at startup): the metrics
+// registry and its scrape-time sources, the tracing SDK when an OTLP endpoint is configured
+// (loaded only then: the SDK and its exporters are ~33 MB of RSS), and the call observers the
+// pipelines run (spans first, so the audit log sees trace ids).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SidecarConfig } from '../config/schema.js';
+import { log } from '../core/log.js';
+import type { JwtResultListener } from '../filters/jwt-authn-filter.js';
+import type { PolicyStore } from '../policy/policy-store.js';
+import type { CallObserver } from '../pipeline/observers.js';
+import type { AuditLog } from '../telemetry/audit-log.js';
+import { certificateExpiryCollector, MeshwardMetrics } from '../telemetry/meshward-metrics.js';
+import { renderSingle } from '../telemetry/metric-family.js';
+import { jwtValidationCounter, metricsObserver } from '../telemetry/metrics-observer.js';
+import { MethodLabels } from '../telemetry/method-label.js';
+import { resolveTracingSettings, type TracingSettings } from '../telemetry/telemetry-settings.js';
+import type { Tracing } from '../telemetry/tracing-setup.js';
+
+export interface TelemetryDeps {
+  readonly policies: PolicyStore;
+  /** The current workload certificate's notAfter (ms), read at each scrape. */
+  readonly certificateNotAfter: () => number | undefined;
+  readonly audit?: AuditLog;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** Observers for the inbound pipelines (gRPC and GraphQL), in order. */
+  readonly inboundObservers: readonly CallObserver[];
+  /** Observers for the outbound pipeline: CLIENT spans and outbound request metrics. */
+  readonly outboundObservers: readonly CallObserver[];
+  readonly jwtResults: JwtResultListener;
+  readonly metrics: MeshwardMetrics;
+  readonly tracing: Tracing | undefined;
+  /** The effective tracing settings, for /config. */
+  readonly settings: TracingSettings;
+  /** Flushes queued spans (bounded) and stops the SDK. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps): Promise<Telemetry> {
+  const metrics = new MeshwardMetrics();
+  const labels = new MethodLabels();
+  deps.policies.onReload((result) => metrics.policyReloads.get1(result).value++);
+  metrics.addCollector(certificateExpiryCollector(deps.certificateNotAfter));
+
+  const settings = resolveTracingSettings(config.telemetry, deps.env ?? process.env);
+  for (const p of settings.problems) log.warn(`telemetry: ${p}`);
+  let tracing: Tracing | undefined;
+  let traceObserver: typeof import('../telemetry/trace-observer.js').traceObserver | undefined;
+  if (settings.enabled) {
+    const [setup, observer] = await Promise.all([import('../telemetry/tracing-setup.js'), import('../telemetry/trace-observer.js')]);
+    traceObserver = observer.traceObserver;
+    tracing = setup.startTracing(settings, packageVersion());
+    const queue = tracing.queue;
+    metrics.addCollector(() => {
+      const s = queue.stats;
+      return (
+        renderSingle('meshward_trace_spans_exported_total', 'Spans the collector accepted.', 'counter', s.exported) +
+        renderSingle('meshward_trace_spans_dropped_total', 'Spans dropped: export queue full (collector slow or down).', 'counter', s.dropped) +
+        renderSingle('meshward_trace_spans_failed_total', 'Spans in export batches that failed or timed out.', 'counter', s.failed) +
+        renderSingle('meshward_trace_export_queue_spans', 'Spans waiting for export.', 'gauge', s.queued)
+      );
+    });
+    log.info('tracing on', {
+      why: settings.why,
+      serviceName: settings.serviceName,
+      protocol: settings.protocol,
+      url: settings.url,
+      sampling: settings.sampling.description,
+      propagation: settings.propagation,
+      maxQueueSize: settings.queue.maxQueueSize,
+    });
+  } else {
+    log.info('tracing off', { why: settings.why });
+  }
+  const audit = deps.audit;
+  if (audit !== undefined) {
+    metrics.addCollector(() => {
+      const s = audit.stats;
+      return (
+        renderSingle('meshward_audit_records_written_total', 'Audit records written.', 'counter', s.written) +
+        renderSingle('meshward_audit_records_dropped_total', 'Audit records dropped because the destination fell behind.', 'counter', s.dropped)
+      );
+    });
+  }
+
+  const inboundObservers: CallObserver[] = [];
+  if (tracing !== undefined && traceObserver !== undefined) inboundObservers.push(traceObserver({ ...tracing, labels }));
+  inboundObservers.push(metricsObserver(metrics, labels, { protocol: 'grpc', direction: 'inbound' }));
+  const outboundObservers: CallObserver[] = [];
+  if (tracing !== undefined && traceObserver !== undefined) outboundObservers.push(traceObserver({ ...tracing, labels, kind: 'client' }));
+  outboundObservers.push(metricsObserver(metrics, labels, { protocol: 'grpc', direction: 'outbound' }));
+
+  return {
+    inboundObservers,
+    outboundObservers,
+    jwtResults: jwtValidationCounter(metrics),
+    metrics,
+    tracing,
+    settings,
+    shutdown: async (timeoutMs = 3000) => {
+      await tracing?.shutdown(timeoutMs);
+    },
+  };
+}
+
+/** meshward's version for `service.version`: the nearest package.json named "meshward". */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+        if (pkg.name === 'meshward' && typeof pkg.version === 'string') return pkg.version;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** The tracing settings after the environment, for GET /config (no headers: they may hold secrets). */
+export function effectiveTracing(s: TracingSettings): Record<string, unknown> {
+  return {
+    enabled: s.enabled,
+    why: s.why,
+    serviceName: s.serviceName,
+    protocol: s.protocol,
+    url: s.url.replace(/\/\/[^@/]*@/, '//***@'),
+    sampling: s.sampling.description,
+    propagation: s.propagation,
+    queue: s.queue,
+  };
+}
