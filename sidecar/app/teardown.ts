@@ -35,7 +35,7 @@ export class Teardown {
 function bounded(result: void | Promise<unknown>, timeoutMs: number | undefined): Promise<unknown> | void {
   if (!(result instanceof Promise) || timeoutMs === undefined) return result;
   let timer: NodeJS.Timeout | undefined;
+  // Not unref'd: the bounded wait itself keeps the process alive until it is over.
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-  timer?.unref();
   return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
 }
