@@ -1,12 +1,14 @@
 // The sidecar process (CONTROL path): runs the sidecar a validated config describes — alone, or
 // as one worker of `workers` > 1 — until SIGTERM/SIGINT: 0 after a clean drain, 2 for invalid
-// policies or GraphQL schema, 1 for other startup failures. Assembly: app/sidecar.ts.
+// policies, GraphQL schema or catalog declarations, 1 for other startup failures. Assembly:
+// app/sidecar.ts.
 
 import { startSidecar } from './app/sidecar.js';
 import { untilShutdown } from './app/until-shutdown.js';
 import { announceReady, workerSidecarOptions, type WorkerSlot } from './app/worker-channel.js';
 import { formatAddress } from './core/host-port.js';
 import { log, setLogFields } from './core/log.js';
+import { DeclarationsLoadError } from './catalog/declarations-load-error.js';
 import { SchemaLoadError } from './graphql/schema-load-error.js';
 import { PolicyLoadError } from './policy/policy-load-error.js';
 
@@ -16,7 +18,14 @@ export async function runSidecar(config: Parameters<typeof startSidecar>[0], wor
   try {
     sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count));
   } catch (err) {
-    const invalid = err instanceof PolicyLoadError ? 'policies' : err instanceof SchemaLoadError ? 'GraphQL schema' : undefined;
+    const invalid =
+      err instanceof PolicyLoadError
+        ? 'policies'
+        : err instanceof SchemaLoadError
+          ? 'GraphQL schema'
+          : err instanceof DeclarationsLoadError
+            ? 'catalog declarations (catalog.protos)'
+            : undefined;
     if (invalid !== undefined) {
       process.stderr.write(`meshward: invalid ${invalid}\n${(err as Error).message}\n`);
       return 2;

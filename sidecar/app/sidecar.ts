@@ -61,6 +61,12 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const graphqlConfig = config.inbound.graphql;
   const graphqlParts = graphqlConfig && (await import('./graphql.js'));
   const schema = graphqlConfig && graphqlParts && new graphqlParts.SchemaStore(graphqlConfig.schemaFile);
+  // The API catalog's declarations (DESIGN §8); the .proto parser is loaded only when needed.
+  const catalogSources = { protos: config.catalog.protos, graphqlSchemaFile: graphqlConfig?.schemaFile };
+  const declarations =
+    catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
+      ? await (await import('../catalog/declarations.js')).openDeclarations(catalogSources)
+      : undefined;
   const audit = new AuditLog(config.audit.file);
   const relaxed = relaxedDefaults(config);
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
@@ -81,7 +87,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // The one teardown, in stop order; a step whose part never started does nothing.
   const teardown = new Teardown([
     { name: 'not ready', run: () => void (draining = true) },
-    { name: 'stop watching files', run: () => (policies.close(), identities.close(), schema?.close()) },
+    { name: 'stop watching files', run: () => (policies.close(), declarations?.close(), identities.close(), schema?.close()) },
     { name: 'drain listeners', run: () => (log.info('draining', { timeoutMs: drainMs }), Promise.all([inbound?.close(drainMs), outbound?.close(drainMs)])) },
     { name: 'outbound routes', run: () => routes?.close(), timeoutMs: UPSTREAM_CLOSE_MS },
     { name: 'outbound connections', run: () => routes?.destroy() },
@@ -192,6 +198,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   });
   identities.watch();
   policies.watch();
+  declarations?.watch();
   schema?.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
 
