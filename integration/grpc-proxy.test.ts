@@ -112,7 +112,9 @@ describe('deadlines and cancellation', () => {
 
   test('a caller cancelling reaches the app as a cancellation', async () => {
     const before = app.calls.length;
-    const r = await unary(client(), { message: 'cancel me', sleepMs: 5000 }, { cancelAfterMs: 200 });
+    // Cancelled once the app has the call (not after a fixed time: a loaded machine may be slower).
+    const arrived = () => app.calls.slice(before).some((c) => c.method === methodPaths.unary);
+    const r = await unary(client(), { message: 'cancel me', sleepMs: 5000 }, { cancelWhen: arrived });
     assert.equal(r.status, 1 /* CANCELLED, client side */);
     const deadline = Date.now() + 3000;
     let seen;

@@ -36,6 +36,8 @@ export interface CallOptions {
   metadata?: MetadataInit;
   /** Cancels the call from the client after this many ms. */
   cancelAfterMs?: number;
+  /** Cancels the call from the client once this holds (checked every 10 ms, until the call ends). */
+  cancelWhen?: () => boolean;
 }
 
 export interface CallResult<T> {
@@ -137,9 +139,12 @@ function track(call: grpc.Call & { cancel(): void }, opts: CallOptions) {
   let headers: Record<string, string | string[]> | undefined;
   call.on('metadata', (md: grpc.Metadata) => (headers = metadataRecord(md)));
   const timer = opts.cancelAfterMs === undefined ? undefined : setTimeout(() => call.cancel(), opts.cancelAfterMs);
+  const when = opts.cancelWhen;
+  const poll = when === undefined ? undefined : setInterval(() => when() && call.cancel(), 10);
   const status = new Promise<grpc.StatusObject>((resolve) =>
     call.on('status', (s: grpc.StatusObject) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve(s);
     }),
   );
