@@ -54,9 +54,21 @@ export class RawPeer {
   readonly encoder = new HpackEncoder(4096);
   readonly decoder = new HpackDecoder(4096, 1 << 20, 10_000);
 
-  private constructor(readonly socket: net.Socket) {
+  /** Server side: the client's connection preface, once it has arrived whole. */
+  private prefaceLeft: number;
+
+  private constructor(
+    readonly socket: net.Socket,
+    serverSide = false,
+  ) {
+    this.prefaceLeft = serverSide ? PREFACE.length : 0;
     socket.on('data', (chunk: Buffer) => {
       this.buf = Buffer.concat([this.buf, chunk]);
+      if (this.prefaceLeft > 0) {
+        const n = Math.min(this.prefaceLeft, this.buf.length);
+        this.buf = this.buf.subarray(n);
+        this.prefaceLeft -= n;
+      }
       while (this.buf.length >= 9) {
         const len = this.buf.readUIntBE(0, 3);
         if (this.buf.length < 9 + len) break;
@@ -77,6 +89,11 @@ export class RawPeer {
       const s = net.connect(port, '127.0.0.1', () => resolve(new RawPeer(s)));
       s.once('error', reject);
     });
+  }
+
+  /** The server side of an accepted socket (a raw server for client-side tests). */
+  static accept(socket: net.Socket): RawPeer {
+    return new RawPeer(socket, true);
   }
 
   send(...bufs: Buffer[]): void {
@@ -154,7 +171,7 @@ export class RawPeer {
 
   /** A stream error: RST_STREAM on `streamId` with `code`; the connection stays. */
   async expectReset(streamId: number, ...codes: number[]): Promise<void> {
-    const r = await this.waitFrame((f) => (f.type === FrameType.RST_STREAM && f.streamId === streamId) || f.type === FrameType.GOAWAY);
+    const r = await this.waitFrame((f) => (f.type === FrameType.RST_STREAM && f.streamId === streamId) || (f.type === FrameType.GOAWAY && f.payload.readUInt32BE(4) !== ErrorCode.NO_ERROR));
     if (r.type === FrameType.GOAWAY) throw new Error(`GOAWAY ${errorName(r.payload.readUInt32BE(4))} instead of RST_STREAM`);
     const code = r.payload.readUInt32BE(0);
     if (!codes.includes(code)) throw new Error(`RST_STREAM ${errorName(code)}, expected ${codes.map(errorName).join(' or ')}`);
