@@ -86,6 +86,12 @@ export class H2Connection implements FrameSink {
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Free for the connection's owner (the peer identity of a listener, a pool's bookkeeping). */
   user: unknown = undefined;
+  /**
+   * Client: streams opened before the peer's SETTINGS arrive. The RFC's initial value is
+   * "unlimited", but a server with a lower limit would refuse the excess; a pool sets the
+   * limit it learned from earlier connections (100, as §6.5.2 recommends, until then).
+   */
+  assumedPeerMaxStreams = 100;
 
   constructor(
     readonly socket: Socket,
@@ -141,7 +147,7 @@ export class H2Connection implements FrameSink {
       !this.closing &&
       this.goawaySent < 0 &&
       this.goawayReceived < 0 &&
-      this.ownStreams < this.remote.maxConcurrentStreams &&
+      this.ownStreams < (this.settingsReceived ? this.remote.maxConcurrentStreams : this.assumedPeerMaxStreams) &&
       this.nextStreamId <= MAX_STREAM_ID
     );
   }
@@ -196,7 +202,7 @@ export class H2Connection implements FrameSink {
       stream.endQueued = true;
     }
     this.blocked.add(stream);
-    return stream.pendingBytes;
+    return data.length;
   }
 
   relayData(stream: H2Stream, buf: Buffer, frameOff: number, dataOff: number, dataLen: number, endStream: boolean): number {

@@ -73,7 +73,7 @@ export class H2Stream {
     this.connection.sendHeaders(this, headers, endStream);
   }
 
-  /** Copies nothing: `data` is referenced until written. Returns the octets left waiting for window. */
+  /** Copies nothing: `data` is referenced until written. Returns how many of its octets wait for window. */
   write(data: Buffer, endStream: boolean): number {
     return this.connection.sendData(this, data, endStream);
   }
