@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../../demo/echo-app.js';
 import { bidi, clientStream, closeAllClients, echoClient, serverStream, unary } from '../../integration/support/grpc-clients.js';
@@ -104,6 +104,49 @@ describe('relay with grpc-js on both sides', () => {
 });
 
 describe('upstream connections', () => {
+  test('calls that end cleanly are not reset towards the app (no RST_STREAM, no GOAWAY)', async () => {
+    // A TCP tap between the relay and the app counts the frame types the relay sends.
+    const seen = new Map<number, number>();
+    const tap = net.createServer((inbound) => {
+      const out = net.connect(app.port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      let preface = 24;
+      inbound.on('data', (chunk: Buffer) => {
+        out.write(chunk);
+        buf = Buffer.concat([buf, chunk]);
+        if (preface > 0) {
+          const n = Math.min(preface, buf.length);
+          buf = buf.subarray(n);
+          preface -= n;
+        }
+        while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
+          seen.set(buf[3]!, (seen.get(buf[3]!) ?? 0) + 1);
+          buf = buf.subarray(9 + buf.readUIntBE(0, 3));
+        }
+      });
+      out.pipe(inbound);
+      inbound.on('close', () => out.destroy());
+      out.on('close', () => inbound.destroy());
+      inbound.on('error', () => {});
+      out.on('error', () => {});
+    });
+    await new Promise<void>((r) => tap.listen(0, '127.0.0.1', r));
+    const r2 = await startRelayServer((tap.address() as AddressInfo).port);
+    try {
+      const client = echoClient(`127.0.0.1:${r2.port}`, 'insecure');
+      for (let i = 0; i < 5; i++) {
+        const all = await Promise.all(Array.from({ length: 40 }, () => unary(client, { message: 'x' })));
+        assert.ok(all.every((x) => x.status === 0));
+      }
+      assert.equal(seen.get(0x3) ?? 0, 0, 'RST_STREAM frames sent to the app');
+      assert.equal(seen.get(0x7) ?? 0, 0, 'GOAWAY frames sent to the app');
+      assert.ok((seen.get(0x1) ?? 0) >= 200);
+    } finally {
+      await r2.close();
+      tap.close();
+    }
+  });
+
   test("another connection when the app's SETTINGS_MAX_CONCURRENT_STREAMS is reached", async () => {
     // A plain node:http2 app with a limit of 2 concurrent streams, answering after 100 ms.
     const limited = http2.createServer({ settings: { maxConcurrentStreams: 2 } });

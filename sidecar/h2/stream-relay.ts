@@ -137,7 +137,8 @@ export class StreamRelay implements StreamHandler {
 
   private cancelUp(code: number = ErrorCode.CANCEL): void {
     const up = this.up;
-    if (up !== undefined && !up.closed) up.reset(code);
+    // Not a stream that is finishing cleanly (both ends sent, being closed right now).
+    if (up !== undefined && !up.closed && !(up.localEnded && up.remoteEnded)) up.reset(code);
     this.returnCredit();
   }
 
