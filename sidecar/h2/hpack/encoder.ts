@@ -30,8 +30,9 @@ const NEVER_INDEXED = new Set(['authorization', 'proxy-authorization', 'cookie',
 
 export class HpackEncoder {
   private readonly table: DynamicTable;
-  /** name\0value → sequence number of the dynamic entry holding it. */
-  private readonly pairs = new Map<string, number>();
+  /** name → value → sequence number of the dynamic entry holding it. */
+  private readonly pairs = new Map<string, Map<string, number>>();
+  private pairCount = 0;
   /** name → sequence number of the newest dynamic entry with that name. */
   private readonly names = new Map<string, number>();
   /** A size change to announce at the start of the next block (§4.2), or -1. */
@@ -68,8 +69,7 @@ export class HpackEncoder {
 
   private field(name: string, value: string): void {
     this.ensure(name.length + value.length + 16);
-    const key = name + '\0' + value;
-    const exact = STATIC_PAIR_INDEX.get(key) ?? this.dynamicIndex(this.pairs.get(key));
+    const exact = STATIC_PAIR_INDEX.get(name)?.get(value) ?? this.dynamicIndex(this.pairs.get(name)?.get(value));
     if (exact > 0) {
       this.integer(exact, 7, 0x80);
       return;
@@ -77,11 +77,14 @@ export class HpackEncoder {
     const nameIndex = STATIC_NAME_INDEX.get(name) ?? this.dynamicIndex(this.names.get(name));
     if (NEVER_INDEXED.has(name)) {
       this.literal(name, value, nameIndex, 4, 0x10);
-    } else if (UNINDEXED.has(name) || name.length + value.length + 32 > this.table.maxSize >> 2) {
+    } else if (name.length + value.length + 32 > this.table.maxSize >> 2 || (UNINDEXED.has(name) && nameIndex > 0)) {
+      // A value unique to this call: the name is referenced, the value sent as a literal.
+      // (The first time such a name is seen it is indexed with its value, below, so later
+      // calls find the name in the table.)
       this.literal(name, value, nameIndex, 4, 0x00);
     } else {
       this.literal(name, value, nameIndex, 6, 0x40);
-      this.insert(name, value, key);
+      this.insert(name, value);
     }
   }
 
@@ -91,17 +94,25 @@ export class HpackEncoder {
     return i === 0 ? 0 : i + STATIC_COUNT;
   }
 
-  private insert(name: string, value: string, key: string): void {
+  private insert(name: string, value: string): void {
     this.table.add(name, value);
     const seq = this.table.inserted;
-    this.pairs.set(key, seq);
+    let byValue = this.pairs.get(name);
+    if (byValue === undefined) this.pairs.set(name, (byValue = new Map()));
+    if (!byValue.has(value)) this.pairCount++;
+    byValue.set(value, seq);
     this.names.set(name, seq);
     // Forget evicted entries now and then, so the maps stay as small as the table.
-    if (this.pairs.size > 256) this.prune();
+    if (this.pairCount > 256) this.prune();
   }
 
   private prune(): void {
-    for (const [k, seq] of this.pairs) if (this.table.indexOfSeq(seq) === 0) this.pairs.delete(k);
+    this.pairCount = 0;
+    for (const [name, byValue] of this.pairs) {
+      for (const [v, seq] of byValue) if (this.table.indexOfSeq(seq) === 0) byValue.delete(v);
+      if (byValue.size === 0) this.pairs.delete(name);
+      this.pairCount += byValue.size;
+    }
     for (const [k, seq] of this.names) if (this.table.indexOfSeq(seq) === 0) this.names.delete(k);
   }
 

@@ -140,6 +140,17 @@ describe('Huffman', () => {
     huffmanEncode(s, out, 0);
     assert.equal(huffmanDecode(out, 0, out.length), s);
   });
+  test('random strings of any octets round-trip', () => {
+    let seed = 42;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let n = 0; n < 2000; n++) {
+      let s = '';
+      for (let i = Math.floor(next() * 40); i > 0; i--) s += String.fromCharCode(Math.floor(next() * 256));
+      const out = Buffer.alloc(huffmanLength(s));
+      assert.equal(huffmanEncode(s, out, 0), out.length);
+      assert.equal(huffmanDecode(out, 0, out.length), s);
+    }
+  });
   test('padding longer than 7 bits, padding with zeros and EOS inside a string are errors (§5.2)', () => {
     assert.equal(huffmanDecode(hex('f1e3c2e5f23a6ba0ab90f4ffff'), 0, 13), undefined); // 8 extra one-bits
     assert.equal(huffmanDecode(hex('00'), 0, 1), undefined); // '0' + three zero bits of padding

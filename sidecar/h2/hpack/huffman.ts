@@ -112,21 +112,33 @@ export function huffmanLength(s: string): number {
 
 /** Writes the Huffman encoding of `s` at `out[pos]`, padded with EOS's prefix; returns the end. */
 export function huffmanEncode(s: string, out: Uint8Array, pos: number): number {
-  let acc = 0; // pending bits, at most 7 + 30: kept in a double, not a 32-bit int
+  // `acc` holds `bits` (< 8) pending bits; a code of up to 24 bits fits beside them in 31.
+  let acc = 0;
   let bits = 0;
   for (let i = 0; i < s.length; i++) {
     const sym = s.charCodeAt(i) & 0xff;
-    const len = LENS[sym]!;
-    acc = acc * (1 << len) + CODES[sym]!;
+    let len = LENS[sym]!;
+    const code = CODES[sym]!;
+    if (len > 24) {
+      // Rare long codes (control and high octets): their top bits first.
+      const high = len - 24;
+      acc = (acc << high) | (code >>> 24);
+      bits += high;
+      len = 24;
+      while (bits >= 8) {
+        bits -= 8;
+        out[pos++] = (acc >>> bits) & 0xff;
+      }
+      acc &= (1 << bits) - 1;
+    }
+    acc = (acc << len) | (code & 0xffffff);
     bits += len;
     while (bits >= 8) {
       bits -= 8;
-      const div = 2 ** bits;
-      const byte = Math.floor(acc / div);
-      out[pos++] = byte;
-      acc -= byte * div;
+      out[pos++] = (acc >>> bits) & 0xff;
     }
+    acc &= (1 << bits) - 1;
   }
-  if (bits > 0) out[pos++] = (acc << (8 - bits)) | (0xff >> bits);
+  if (bits > 0) out[pos++] = ((acc << (8 - bits)) | (0xff >> bits)) & 0xff;
   return pos;
 }

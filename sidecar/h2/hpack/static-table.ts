@@ -75,7 +75,14 @@ export const STATIC_NAME_INDEX: ReadonlyMap<string, number> = new Map(
     .reverse(),
 );
 
-/** name + "\0" + value → index, for the entries that carry a value. */
-export const STATIC_PAIR_INDEX: ReadonlyMap<string, number> = new Map(
-  STATIC_TABLE.map(([name, value], i) => [`${name}\0${value}`, i] as const).filter(([, i]) => i > 0),
-);
+/** name → value → index (two levels: no key string is built per lookup). */
+export const STATIC_PAIR_INDEX: ReadonlyMap<string, ReadonlyMap<string, number>> = (() => {
+  const m = new Map<string, Map<string, number>>();
+  STATIC_TABLE.forEach(([name, value], i) => {
+    if (i === 0) return;
+    let byValue = m.get(name);
+    if (byValue === undefined) m.set(name, (byValue = new Map()));
+    if (!byValue.has(value)) byValue.set(value, i);
+  });
+  return m;
+})();
