@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SidecarConfig } from '../config/schema.js';
+import { formatDuration } from '../config/units.js';
 import { explainGraphql } from '../graphql/explain-graphql.js';
 import { SchemaStore } from '../graphql/schema-store.js';
 import { parseGrpcPath } from '../grpc/path.js';
@@ -48,7 +49,8 @@ class UsageError extends Error {}
 export async function runPolicyCommand(argv: string[], io: PolicyIo = processIo): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    if (sub === '--help' || sub === '-h' || sub === 'help') {
+    // `policy --help` and `policy <sub> ... --help` both print the usage.
+    if (sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h')) {
       io.out(USAGE);
       return 0;
     }
@@ -116,7 +118,10 @@ function test(args: string[], io: PolicyIo): number {
         io.out(`PASS ${c.file}: ${c.name}`);
       } else {
         failed++;
-        io.out(`FAIL ${c.file}: ${c.name}: ${c.detail ?? describeDecision(c.decision)}`);
+        io.out(`FAIL ${c.where}: ${c.name}`);
+        io.out(`     expected  ${c.failure?.expected ?? '?'}`);
+        io.out(`     got       ${c.failure?.got ?? describeDecision(c.decision)}`);
+        if (c.failure !== undefined) io.out(`     why       ${c.failure.why}`);
       }
     }
   }
@@ -244,11 +249,14 @@ function describeLimits(rule: CompiledMethodRule): string {
   const parts: string[] = [];
   const by = (k: { kind: string; claim?: string }) => (k.kind === 'jwt' ? `jwt:${k.claim}` : k.kind);
   const audit = (m: string) => (m === 'audit' ? ' [audit]' : '');
-  for (const l of rule.rateLimits) parts.push(`rateLimit ${l.requests}/${l.perMs}ms by ${by(l.by)}${audit(l.mode)}`);
+  for (const l of rule.rateLimits) {
+    const burst = l.burst === undefined ? '' : `, burst ${l.burst}`;
+    parts.push(`rateLimit ${l.requests} per ${formatDuration(l.perMs)}${burst} by ${by(l.by)}${audit(l.mode)}`);
+  }
   for (const l of rule.concurrency) parts.push(`concurrency ${l.max} (queue ${l.queue})${audit(l.mode)}`);
   for (const l of rule.bandwidth) parts.push(`bandwidth ${l.bytesPerSecond} B/s by ${by(l.by)}${audit(l.mode)}`);
   if (rule.maxMessageBytes !== undefined) parts.push(`maxMessageBytes ${rule.maxMessageBytes}`);
-  if (rule.timeoutMs !== undefined) parts.push(`timeout ${rule.timeoutMs}ms`);
+  if (rule.timeoutMs !== undefined) parts.push(`timeout ${formatDuration(rule.timeoutMs)}`);
   return parts.join('; ');
 }
 
