@@ -132,6 +132,15 @@ export const spiffeId = z.string({ error: expecting('a SPIFFE ID') }).check((ctx
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** `scheme://user:password@host` — also when the rest does not parse as a URL. */
+function hasCredentials(s: string): boolean {
+  if (URL.canParse(s)) {
+    const u = new URL(s);
+    return u.username !== '' || u.password !== '';
+  }
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(s);
+}
+
 /**
  * A URL string, kept exactly as written (a JWT `iss` is compared byte for byte, and
  * `new URL()` would add a trailing slash). `protocols` are the accepted schemes;
@@ -145,12 +154,18 @@ export function url(opts: { protocols: readonly string[]; loopbackHttp?: boolean
   const accepts = (s: string): boolean => {
     if (!URL.canParse(s)) return false;
     const u = new URL(s);
-    if (opts.credentials !== true && (u.username !== '' || u.password !== '')) return false;
     if (opts.protocols.includes(u.protocol)) return true;
     return opts.loopbackHttp === true && u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname);
   };
   return z
     .string({ error: expecting(what) })
-    .refine(accepts, { error: (iss) => expected(what, iss.input) })
-    .meta({ description: `A URL with scheme ${schemes}${loopback}.` });
+    .superRefine((s, ctx) => {
+      // Credentials first, and never echoed: the value is a secret.
+      if (opts.credentials !== true && hasCredentials(s)) {
+        ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not allowed (the value is not shown); pass them as headers instead, e.g. OTEL_EXPORTER_OTLP_HEADERS for the OTLP exporter' });
+      } else if (!accepts(s)) {
+        ctx.addIssue({ code: 'custom', message: expected(what, s), input: s });
+      }
+    })
+    .meta({ description: `A URL with scheme ${schemes}${loopback}; no user:password@ part${opts.credentials === true ? ' unless the scheme needs one' : ''}.` });
 }

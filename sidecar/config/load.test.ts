@@ -135,6 +135,19 @@ test('relative paths resolve against the config file folder, absolute ones stay'
   assert.equal(dirname(fromRelative.audit.file), resolve('deploy/logs'));
 });
 
+test('credentials in an OTLP or JWKS URL: refused, said so plainly, the secret never printed', () => {
+  for (const [yaml, path] of [
+    ['telemetry:\n  otlp: { endpoint: "https://user:s3cr3t-token@collector.example.com:4318" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "http://:s3cr3t-token@collector:4318/v1/traces" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "ftp://user:s3cr3t-token@collector" }\n', '/telemetry/otlp/endpoint'],
+  ] as const) {
+    const problems = problemsOf(MIN + yaml);
+    const text = problems.join('\n');
+    assert.doesNotMatch(text, /s3cr3t/, 'the secret is never echoed');
+    assert.match(text, new RegExp(`${path}: credentials in the URL are not allowed .*OTEL_EXPORTER_OTLP_HEADERS`));
+  }
+});
+
 test('an unknown key is reported at the key, with did-you-mean for a close match', () => {
   const problem = expectProblem(MIN + '  mtsl: strict\n', 'sidecar.yaml:10:3: /inbound/mtsl: ');
   assert.match(problem, /did you mean "mtls"/);
