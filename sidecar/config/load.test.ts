@@ -148,6 +148,14 @@ test('credentials in an OTLP or JWKS URL: refused, said so plainly, the secret n
   }
 });
 
+test('two listeners on one port are a config error naming both keys; port 0 and distinct hosts are fine', () => {
+  expectProblem(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:7000\n'), 'sidecar.yaml:1:1: /admin/listen: admin.listen 127.0.0.1:7000 is also inbound.listen (127.0.0.1:7000)');
+  expectProblem(MIN + 'admin: { listen: "127.0.0.1:7443" }\n', 'sidecar.yaml:10:18: /admin/listen: admin.listen 127.0.0.1:7443 is also inbound.listen (0.0.0.0:7443)');
+  expectProblem(MIN + 'outbound: { listen: "127.0.0.1:7000" }\n', 'sidecar.yaml:10:21: /outbound/listen: outbound.listen 127.0.0.1:7000 is also admin.listen');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:0\n') + 'admin: { listen: "127.0.0.1:0" }\n', 'sidecar.yaml');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.2:7000\n'), 'sidecar.yaml');
+});
+
 test('an unknown key is reported at the key, with did-you-mean for a close match', () => {
   const problem = expectProblem(MIN + '  mtsl: strict\n', 'sidecar.yaml:10:3: /inbound/mtsl: ');
   assert.match(problem, /did you mean "mtls"/);

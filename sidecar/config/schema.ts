@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
+import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url, type HostPort } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 
 export type { HostPort } from './fields.js';
@@ -157,6 +157,34 @@ export function createSidecarConfigSchema(baseDir: string) {
           .meta({ description: 'How long in-flight calls may finish after SIGTERM.' }),
       })
       .prefault({}),
+  }).superRefine(distinctListeners);
+}
+
+/**
+ * Two listeners of one sidecar on the same port clash when their hosts overlap (equal, or
+ * either a wildcard): the second would fail at startup with EADDRINUSE. Caught here, as a
+ * config error (exit 2) that names both keys.
+ */
+function distinctListeners(
+  config: { inbound: { listen: HostPort }; admin: { listen: HostPort }; outbound?: { listen: HostPort } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const listeners: [string, HostPort][] = [
+    ['inbound', config.inbound.listen],
+    ['admin', config.admin.listen],
+  ];
+  if (config.outbound !== undefined) listeners.push(['outbound', config.outbound.listen]);
+  const wildcard = (h: string) => h === '0.0.0.0' || h === '::' || h === '';
+  listeners.forEach(([key, a], i) => {
+    for (const [otherKey, b] of listeners.slice(0, i)) {
+      if (a.port === 0 || a.port !== b.port) continue;
+      if (a.host !== b.host && !wildcard(a.host) && !wildcard(b.host)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key, 'listen'],
+        message: `${key}.listen ${a.host}:${a.port} is also ${otherKey}.listen (${b.host}:${b.port}); each listener needs its own port`,
+      });
+    }
   });
 }
 
