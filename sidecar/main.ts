@@ -4,6 +4,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
+import { configView } from './admin/config-view.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
@@ -68,7 +69,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
   const admin = await serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-    config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
+    config: () => configView(config, { relaxedDefaults: relaxed, tracing: effectiveTracing(telemetry.settings), identity: identities.current }),
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
     metrics: () => telemetry.metrics.render(),
@@ -179,11 +180,6 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       return stopping;
     },
   };
-}
-
-function redact(config: SidecarConfig): unknown {
-  const url = config.rateLimit.redis.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  return { ...config, rateLimit: { ...config.rateLimit, redis: { ...config.rateLimit.redis, url } } };
 }
 
 export function formatAddress(a: AddressInfo): string {

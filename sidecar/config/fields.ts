@@ -20,10 +20,24 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const DURATION_TEXT = 'a duration such as 250ms, 5s, 1m or 1m30s';
 
+/**
+ * The shape of a duration (parseDuration's grammar, except the largest-first rule) as a JSON
+ * Schema `pattern`: editors check it, and `isDurationSchema` finds durations in the JSON
+ * Schema (the admin /config view writes them back in units).
+ */
+export const DURATION_PATTERN = '^(?=\\d)(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$';
+const DURATION_RE = new RegExp(DURATION_PATTERN);
+
+/** Whether a JSON Schema node (of `z.toJSONSchema(..., { io: 'input' })`) is a duration field. */
+export function isDurationSchema(node: { readonly pattern?: unknown }): boolean {
+  return node.pattern === DURATION_PATTERN;
+}
+
 /** A duration string (see parseDuration) → milliseconds. `positive` refuses `0s`. */
 export function duration(opts: { positive: boolean }) {
   return z
     .string({ error: expecting(DURATION_TEXT) })
+    .regex(DURATION_RE, { error: (iss) => expected(DURATION_TEXT, iss.input) })
     .transform((s, ctx) => {
       const ms = parseDuration(s);
       if (ms === undefined) {

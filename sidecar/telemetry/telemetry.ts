@@ -107,7 +107,7 @@ export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps)
 }
 
 /** The tracing settings after the environment, for GET /config (no headers: they may hold secrets). */
-export function effectiveTracing(s: TracingSettings): Record<string, unknown> {
+export function effectiveTracing(s: TracingSettings): Record<string, unknown> & { enabled: boolean } {
   return {
     enabled: s.enabled,
     why: s.why,
