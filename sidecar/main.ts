@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
 import { configView } from './admin/config-view.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
-import type { SidecarConfig } from './config/schema.js';
+import type { HostPort, SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { PolicyStore } from './policy/policy-store.js';
@@ -67,13 +67,13 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
 
   const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
-  const admin = await serveAdmin({
+  const admin = await listening('admin', 'admin.listen', config.admin.listen, () => serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
     config: () => configView(config, { relaxedDefaults: relaxed, tracing: effectiveTracing(telemetry.settings), identity: identities.current }),
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
     metrics: () => telemetry.metrics.render(),
-  });
+  }));
 
   const pool = new UpstreamPool(config.inbound.app);
   const limits = await createLimits(config.rateLimit, opts.workers);
@@ -108,7 +108,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let started: InboundListener | undefined;
   let outbound: InboundListener | undefined;
   try {
-    started = await startInboundListener({
+    started = await listening('inbound', 'inbound.listen', config.inbound.listen, () => startInboundListener({
       listen: config.inbound.listen,
       mtls: config.inbound.mtls,
       trustDomain: config.identity.trustDomain,
@@ -116,10 +116,11 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       limits: config.inbound.limits,
       onStream,
       onHttp1: graphql?.onHttp1,
-    });
-    if (config.outbound !== undefined && routes !== undefined) {
-      outbound = await startInboundListener({
-        listen: config.outbound.listen,
+    }));
+    const outboundConfig = config.outbound;
+    if (outboundConfig !== undefined && routes !== undefined) {
+      outbound = await listening('outbound', 'outbound.listen', outboundConfig.listen, () => startInboundListener({
+        listen: outboundConfig.listen,
         mtls: 'none',
         trustDomain: config.identity.trustDomain,
         identity,
@@ -130,7 +131,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
           routes,
           observers: telemetry.outboundObservers,
         }),
-      });
+      }));
     }
   } catch (err) {
     await started?.close(0);
@@ -152,6 +153,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   identities.watch();
   policies.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
+  warnSilentTraps(config, policies.current);
+  void authn.checkKeySets(); // warns (not waited for) when a provider's JWKS cannot be fetched
 
   let stopping: Promise<void> | undefined;
   return {
@@ -180,6 +183,32 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       return stopping;
     },
   };
+}
+
+/** Startup warnings for configs that run but refuse everything (issue: silent traps). */
+function warnSilentTraps(config: SidecarConfig, snapshot: { readonly grpc: readonly unknown[]; readonly graphql: readonly unknown[] }): void {
+  if (snapshot.grpc.length === 0 && snapshot.graphql.length === 0 && !config.inbound.allowAnyAuthenticated) {
+    log.warn('no policy rules loaded: every call is denied (default deny); add policy files under `policies`', { policies: config.policies });
+  }
+}
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another process, or another meshward listener)',
+  EADDRNOTAVAIL: 'the address is not one of this host\'s addresses',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+/** Starts a listener; a listen error names the listener, its config key and the address. */
+async function listening<T>(name: string, key: string, at: HostPort, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === undefined ? undefined : LISTEN_ERRORS[code];
+    if (why === undefined) throw err;
+    const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+    throw new Error(`${name} listener cannot listen on ${host}:${at.port} (${key}): ${why} [${code}]`);
+  }
 }
 
 export function formatAddress(a: AddressInfo): string {
