@@ -77,6 +77,16 @@ test('lint --config checks JWT providers and defaults to the config policies', a
   assert.equal(ok.code, 0, ok.err);
 });
 
+test('lint --config warns (exit 0) about principals outside the trust domain: they can never match', async () => {
+  const dir = join(root, 'lint-td');
+  write('lint-td/policies/api.yaml', POLICY.replace('spiffe://cluster.local/ns/sandbox/*', 'spiffe://partner.example/ns/sandbox/*'));
+  const r = await run('lint', '--config', writeConfig(dir, ['policies/']));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^warning: .*api\.yaml:12:\d+: api:grpc\[0\]\.deny\[0\]: principal "spiffe:\/\/partner\.example\/ns\/sandbox\/\*" is outside the trust domain cluster\.local: it can never match a caller$/m);
+  assert.doesNotMatch(r.err, /frontend|ns\/ops/, 'principals inside the trust domain are not flagged');
+  assert.equal((await run('lint', join(dir, 'policies'))).err, '', 'without --config there is no trust domain to check against');
+});
+
 test('lint: usage errors exit 2', async () => {
   assert.equal((await run('lint')).code, 2);
   assert.equal((await run('lint', '--nope', 'x')).code, 2);

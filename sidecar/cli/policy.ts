@@ -16,6 +16,7 @@ import { compilePolicies } from '../policy/compile.js';
 import { listPolicyFiles, loadPolicySources } from '../policy/load.js';
 import type { CallFacts, CompiledMethodRule, Explanation, PolicySnapshot } from '../policy/model.js';
 import { describeDecision, displayPath, runPolicyTestFile } from '../policy/policy-test.js';
+import { principalsOutsideTrustDomain } from '../policy/trust-domain-check.js';
 
 export interface PolicyIo {
   out: (line: string) => void;
@@ -72,10 +73,12 @@ function lint(args: string[], io: PolicyIo): number {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { config: { type: 'string' } } });
   let paths: readonly string[] = positionals;
   let providers: readonly string[] | undefined;
+  let trustDomain: string | undefined;
   if (values.config !== undefined) {
     const config = loadConfigOrReport(values.config, io);
     if (config === undefined) return 1;
     providers = config.jwt.providers.map((p) => p.name);
+    trustDomain = config.identity.trustDomain;
     if (paths.length === 0) paths = config.policies.map(displayPath);
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one PATH (or --config)');
@@ -87,6 +90,7 @@ function lint(args: string[], io: PolicyIo): number {
   }
   const snapshot = compilePolicies(loaded);
   if (snapshot.sources.length === 0) io.err(`warning: no policy files in ${paths.join(' ')} (every call would be denied)`);
+  if (trustDomain !== undefined) for (const w of principalsOutsideTrustDomain(snapshot, trustDomain)) io.err(`warning: ${w}`);
   io.out(
     `ok: ${count(snapshot.policies.length, 'policy', 'policies')}, ${count(snapshot.grpc.length, 'gRPC pattern')}, ` +
       `${count(snapshot.graphql.length, 'GraphQL rule')} in ${count(snapshot.sources.length, 'file')} (version ${snapshot.version})`,
