@@ -82,7 +82,7 @@ test('lint --config warns (exit 0) about principals outside the trust domain: th
   write('lint-td/policies/api.yaml', POLICY.replace('spiffe://cluster.local/ns/sandbox/*', 'spiffe://partner.example/ns/sandbox/*'));
   const r = await run('lint', '--config', writeConfig(dir, ['policies/']));
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /^warning: .*api\.yaml:12:\d+: api:grpc\[0\]\.deny\[0\]: principal "spiffe:\/\/partner\.example\/ns\/sandbox\/\*" is outside the trust domain cluster\.local: it can never match a caller$/m);
+  assert.match(r.err, /^warning: .*api\.yaml:11:14: api:grpc\[0\]\.deny\[0\]: principal "spiffe:\/\/partner\.example\/ns\/sandbox\/\*" is outside the trust domain cluster\.local: it can never match a caller$/m);
   assert.doesNotMatch(r.err, /frontend|ns\/ops/, 'principals inside the trust domain are not flagged');
   assert.equal((await run('lint', join(dir, 'policies'))).err, '', 'without --config there is no trust domain to check against');
 });
