@@ -19,6 +19,7 @@ import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type WorkerShare } from './ratelimit/limits.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
+import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
 
 export interface RunningSidecar {
@@ -81,7 +82,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer];
+  const inflight = new InflightCalls();
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -129,7 +131,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
           maxTimeoutMs: config.inbound.maxTimeout,
           maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
           routes,
-          observers: telemetry.outboundObservers,
+          observers: [...telemetry.outboundObservers, inflight],
         }),
       }));
     }
@@ -167,8 +169,11 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         draining = true;
         policies.close();
         identities.close();
-        log.info('draining', { timeoutMs: config.shutdown.drainTimeout });
+        const inFlight = inflight.count;
+        log.info('draining', { timeoutMs: config.shutdown.drainTimeout, callsInFlight: inFlight });
         await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);
+        await new Promise((r) => setImmediate(r)); // streams cut at the timeout report their end first
+        log.info('drained', { callsFinished: Math.max(0, inFlight - inflight.count), callsCut: inflight.count });
         await Promise.race([routes?.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
         routes?.destroy();
         graphql?.close();
