@@ -58,6 +58,12 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const graphqlConfig = config.inbound.graphql;
   const graphqlModule = graphqlConfig && (await import('./graphql/graphql-endpoint.js'));
   const graphqlSchema = graphqlConfig && graphqlModule && new graphqlModule.SchemaStore(graphqlConfig.schemaFile);
+  // The API catalog's declarations (DESIGN §8); the .proto parser is loaded only when needed.
+  const catalogSources = { protos: config.catalog.protos, graphqlSchemaFile: graphqlConfig?.schemaFile };
+  const declarations =
+    catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
+      ? await (await import('./catalog/declarations.js')).openDeclarations(catalogSources)
+      : undefined;
   const audit = new AuditLog(config.audit.file);
   const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
@@ -138,6 +144,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   } catch (err) {
     await started?.close(0);
     graphql?.close();
+    declarations?.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -154,6 +161,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   });
   identities.watch();
   policies.watch();
+  declarations?.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
   warnSilentTraps(config, policies.current);
   void authn.checkKeySets(); // warns (not waited for) when a provider's JWKS cannot be fetched
@@ -168,6 +176,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       stopping ??= (async () => {
         draining = true;
         policies.close();
+        declarations?.close();
         identities.close();
         const inFlight = inflight.count;
         log.info('draining', { timeoutMs: config.shutdown.drainTimeout, callsInFlight: inFlight });

@@ -28,6 +28,7 @@ test('durations read as written, defaults in units too; identity and certificate
   assert.equal(view.config.jwt.providers[0].clockTolerance, '30s');
   assert.equal(view.config.shutdown.drainTimeout, '20s');
   assert.equal(view.config.inbound.limits.maxHeaderListBytes, 16384, 'byte sizes stay numbers');
+  assert.equal(view.config.catalog.zombieAfter, '30d', 'long durations in days');
   assert.equal(view.config.identity.spiffeId, 'spiffe://cluster.local/ns/shop/sa/orders');
   assert.deepEqual(view.config.identity.certificate, { notAfter: '2026-12-03T01:00:00.000Z', expiresIn: '49h' });
 });

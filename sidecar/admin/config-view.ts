@@ -55,7 +55,10 @@ export function configView(config: SidecarConfig, facts: ConfigViewFacts): unkno
 /** A copy of `value` with every number whose schema is a duration written back in units. */
 function withDurations(value: unknown, schema: JsonSchemaNode | undefined): unknown {
   if (schema === undefined) return value;
-  if (typeof value === 'number' && durationIn(schema)) return formatDuration(value);
+  if (typeof value === 'number') {
+    const kind = durationIn(schema);
+    if (kind !== false) return formatDuration(value, { days: kind === 'days' });
+  }
   if (Array.isArray(value)) return value.map((v) => withDurations(v, itemsOf(schema)));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
@@ -65,8 +68,12 @@ function withDurations(value: unknown, schema: JsonSchemaNode | undefined): unkn
   return value;
 }
 
-function durationIn(s: JsonSchemaNode): boolean {
-  return isDurationSchema(s) || (s.anyOf ?? []).some(isDurationSchema);
+function durationIn(s: JsonSchemaNode): boolean | 'days' {
+  for (const node of [s, ...(s.anyOf ?? [])]) {
+    const kind = isDurationSchema(node);
+    if (kind !== false) return kind;
+  }
+  return false;
 }
 
 function propertyOf(s: JsonSchemaNode, key: string): JsonSchemaNode | undefined {

@@ -25,6 +25,9 @@ test('formatDuration writes what parseDuration reads, largest units first', () =
     assert.equal(formatDuration(ms), text);
     assert.equal(parseDuration(text), ms);
   }
+  assert.equal(formatDuration(30 * 86_400_000, { days: true }), '30d');
+  assert.equal(formatDuration(86_400_000 + 12 * 3_600_000, { days: true }), '1d12h');
+  assert.equal(formatDuration(3_600_000, { days: true }), '1h');
 });
 
 test('parseDuration refuses bare numbers, fractions, bad order and unknown units', () => {
