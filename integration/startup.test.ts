@@ -72,12 +72,25 @@ test('no policy and an unreachable JWKS: the sidecar runs, and says both at star
   assert.equal(await s.stop(), 0);
 });
 
-test('the same config with a policy and a reachable JWKS: neither warning', async () => {
+test('with a policy: no warning; /config reads as written, /policies?rules=1 lists the rules', async () => {
   const policies = join(dir, 'policies');
   await import('node:fs/promises').then((fs) => fs.mkdir(policies, { recursive: true }));
   await writeFile(join(policies, 'p.yaml'), 'apiVersion: meshward.dev/v1alpha1\nkind: Policy\nmetadata: { name: p }\nspec:\n  grpc:\n    - { methods: ["a.B/C"], allow: [{ principals: ["*"] }] }\n');
   const config = await writeSidecarConfig(dir, { appPort: 9, pki, fileName: 'fine.yaml', extra: `policies: [${JSON.stringify(policies)}]\n` });
   const s = await startSidecar(config);
+  // The admin output a person reads: the config with durations in units and the own identity;
+  // the rules on request.
+  const view = (await (await fetch(`http://${s.admin}/config`)).json()) as { config: { inbound: { limits: { idleTimeout: unknown } }; identity: { spiffeId: string }; rateLimit: unknown } };
+  assert.equal(view.config.inbound.limits.idleTimeout, '5m');
+  assert.equal(view.config.identity.spiffeId, 'spiffe://cluster.local/ns/shop/sa/orders');
+  assert.deepEqual(view.config.rateLimit, { store: 'memory' });
+  const plain = (await (await fetch(`http://${s.admin}/policies`)).json()) as Record<string, unknown>;
+  assert.equal(plain['grpc'], undefined, 'rules only when asked');
+  const rules = (await (await fetch(`http://${s.admin}/policies?rules=1`)).json()) as { grpc: { pattern: string; allow: { id: string; entry: unknown }[] }[] };
+  assert.deepEqual(
+    rules.grpc.map((r) => [r.pattern, r.allow.map((a) => [a.id, a.entry])]),
+    [['a.B/C', [['p:grpc[0].allow[0]', { principals: ['*'] }]]]],
+  );
   assert.equal(await s.stop(), 0);
   assert.ok(!s.stderrLines.some((l) => l.includes('no policy rules loaded') || l.includes('JWKS cannot be fetched')), s.stderrLines.join('\n'));
 });

@@ -9,6 +9,7 @@ import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import type { HostPort, SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
+import { describeRules } from './policy/describe-rule.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { GrpcForwarder } from './proxy/grpc-forwarder.js';
 import { createInboundPipeline } from './proxy/inbound-pipeline.js';
@@ -79,6 +80,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     config: () => configView(config, { relaxedDefaults: relaxed, tracing: effectiveTracing(telemetry.settings), identity: identities.current }),
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
+    policyRules: () => describeRules(policies.current),
     metrics: () => telemetry.metrics.render(),
   }));
 

@@ -7,7 +7,6 @@ import { parseArgs } from 'node:util';
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SidecarConfig } from '../config/schema.js';
-import { formatDuration } from '../config/units.js';
 import { explainGraphql } from '../graphql/explain-graphql.js';
 import { SchemaStore } from '../graphql/schema-store.js';
 import { parseGrpcPath } from '../grpc/path.js';
@@ -17,6 +16,7 @@ import { listPolicyFiles, loadPolicySources } from '../policy/load.js';
 import type { CallFacts, CompiledMethodRule, Explanation, PolicySnapshot } from '../policy/model.js';
 import { describeDecision, displayPath, runPolicyTestFile } from '../policy/policy-test.js';
 import { principalsOutsideTrustDomain } from '../policy/trust-domain-check.js';
+import { describeLimits } from '../policy/describe-rule.js';
 
 export interface PolicyIo {
   out: (line: string) => void;
@@ -247,21 +247,6 @@ export function formatExplanation(x: Explanation, snapshot: PolicySnapshot, note
     }
   }
   return lines;
-}
-
-function describeLimits(rule: CompiledMethodRule): string {
-  const parts: string[] = [];
-  const by = (k: { kind: string; claim?: string }) => (k.kind === 'jwt' ? `jwt:${k.claim}` : k.kind);
-  const audit = (m: string) => (m === 'audit' ? ' [audit]' : '');
-  for (const l of rule.rateLimits) {
-    const burst = l.burst === undefined ? '' : `, burst ${l.burst}`;
-    parts.push(`rateLimit ${l.requests} per ${formatDuration(l.perMs)}${burst} by ${by(l.by)}${audit(l.mode)}`);
-  }
-  for (const l of rule.concurrency) parts.push(`concurrency ${l.max} (queue ${l.queue})${audit(l.mode)}`);
-  for (const l of rule.bandwidth) parts.push(`bandwidth ${l.bytesPerSecond} B/s by ${by(l.by)}${audit(l.mode)}`);
-  if (rule.maxMessageBytes !== undefined) parts.push(`maxMessageBytes ${rule.maxMessageBytes}`);
-  if (rule.timeoutMs !== undefined) parts.push(`timeout ${formatDuration(rule.timeoutMs)}`);
-  return parts.join('; ');
 }
 
 /**
