@@ -49,8 +49,6 @@ let alice: Svid;
 let bob: Svid;
 let app: EchoApp;
 let sidecar: SidecarProcess;
-/** When the global budget was spent (the first test): tokens refill at GLOBAL_BUDGET per minute from then. */
-let globalSpentAt = 0;
 
 const tls = (svid: Svid) => clientTls(pki, svid);
 const getText = async (path: string): Promise<string> => (await fetch(`http://${sidecar.admin}${path}`)).text();
@@ -102,7 +100,6 @@ describe('workers: 2', () => {
     assert.equal(w.length, 2);
     assert.ok(w.every((x) => x.state === 'ready' && x.calls > 0), `both workers served calls: ${JSON.stringify(w)}`);
     assert.equal(w[0]!.calls + w[1]!.calls, 80);
-    globalSpentAt = performance.now();
   });
 
   test('a caller whose connection sits on one worker still gets its whole per-caller budget', async () => {
@@ -127,15 +124,10 @@ describe('workers: 2', () => {
     assert.ok(w[0]!.pid !== victim!.pid && w[0]!.state === 'ready', JSON.stringify(w));
     assert.equal(await metric('meshward_requests_total'), before, 'the killed worker’s counts are kept');
     assert.equal(await metric('meshward_worker_restarts_total'), 1);
-    // The buckets live in the primary: the restart did not hand out a fresh budget (which
-    // would admit all 10). Only what refilled since the budget was spent may go through
-    // (20 per minute: on a loaded machine these steps take seconds), plus the 1 of above.
-    const again = await Promise.all(Array.from({ length: 10 }, () => unary(echoClient(sidecar.inbound, tls(bob), { servername: 'orders' }), { message: 'x' })));
-    const refilled = Math.floor(((performance.now() - globalSpentAt) * GLOBAL_BUDGET) / 60_000) + 1;
-    const admitted = again.filter((r) => r.status === OK).length;
-    assert.ok(again.every((r) => r.status === OK || r.status === RESOURCE_EXHAUSTED), JSON.stringify(again.map((r) => r.status)));
-    assert.ok(admitted <= Math.min(refilled, 9), `admitted ${admitted} of 10; ${refilled} could have refilled`);
-    assert.ok((await metric('meshward_requests_total')) >= before + 10);
+    // The buckets live in the primary: the restart did not hand out a fresh budget.
+    const again = await Promise.all(Array.from({ length: 4 }, () => unary(echoClient(sidecar.inbound, tls(bob), { servername: 'orders' }), { message: 'x' })));
+    assert.ok(again.every((r) => r.status === RESOURCE_EXHAUSTED), JSON.stringify(again.map((r) => r.status)));
+    assert.ok((await metric('meshward_requests_total')) >= before + 4);
   });
 
   test('SIGTERM to the primary drains in-flight calls on both workers and exits 0', async () => {
