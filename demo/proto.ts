@@ -76,6 +76,7 @@ export interface EchoServiceClient extends grpc.Client {
     metadata: grpc.Metadata,
     options?: grpc.CallOptions,
   ): grpc.ClientReadableStream<EchoReply>;
+  ServerStream(req: StreamRequestInput, options?: grpc.CallOptions): grpc.ClientReadableStream<EchoReply>;
   ClientStream(
     metadata: grpc.Metadata,
     options: grpc.CallOptions,

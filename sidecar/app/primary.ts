@@ -40,6 +40,7 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
     notReadyReasons: () => (pool.draining ? ['draining'] : pool.readyCount === 0 ? ['no worker ready'] : []),
     config: () => pool.askAny('config'),
     policies: () => pool.askAny('policies'),
+    policyRules: () => pool.askAny('policyRules'),
     metrics: async () => {
       await refreshMetrics();
       return (

@@ -9,6 +9,8 @@ import type { SidecarConfig } from '../config/schema.js';
 import { log } from '../core/log.js';
 import { jwtAuthnFilterFor } from '../filters/jwt-authn-filter.js';
 import { IdentityStore } from '../identity/identity-store.js';
+import { describeRules } from '../policy/describe-rule.js';
+import type { PolicySnapshot } from '../policy/model.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { CallObservers } from '../pipeline/observers.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -21,15 +23,17 @@ import { OutboundRoutes } from '../proxy/outbound-routes.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
 import { AuditLog } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
-import { redact, relaxedDefaults } from './admin-state.js';
+import { InflightCalls } from '../telemetry/inflight-calls.js';
+import { relaxedDefaults } from './relaxed-defaults.js';
 import { inboundChains, outboundChain } from './chains.js';
+import { configView } from './config-view.js';
 import { createLimits, type Limits, type WorkerShare } from './limits.js';
-import { inboundRoutes } from './listeners.js';
+import { inboundRoutes, listening } from './listeners.js';
 import { DataSnapshots } from './snapshots.js';
 import { effectiveTracing, startTelemetry, type Telemetry } from './telemetry.js';
 import { Teardown } from './teardown.js';
 
-export { relaxedDefaults } from './admin-state.js';
+export { relaxedDefaults } from './relaxed-defaults.js';
 
 export interface RunningSidecar {
   readonly inbound: AddressInfo;
@@ -83,12 +87,14 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let inbound: InboundListener | undefined;
   let outbound: InboundListener | undefined;
   const drainMs = config.shutdown.drainTimeout;
+  /** Calls in flight on every listener, so a drain can say how many finished and how many were cut. */
+  const inflight = new InflightCalls();
 
   // The one teardown, in stop order; a step whose part never started does nothing.
   const teardown = new Teardown([
     { name: 'not ready', run: () => void (draining = true) },
     { name: 'stop watching files', run: () => (policies.close(), declarations?.close(), identities.close(), schema?.close()) },
-    { name: 'drain listeners', run: () => (log.info('draining', { timeoutMs: drainMs }), Promise.all([inbound?.close(drainMs), outbound?.close(drainMs)])) },
+    { name: 'drain listeners', run: () => drain() },
     { name: 'outbound routes', run: () => routes?.close(), timeoutMs: UPSTREAM_CLOSE_MS },
     { name: 'outbound connections', run: () => routes?.destroy() },
     { name: 'graphql forwarder', run: () => graphqlForwarder?.close() },
@@ -101,19 +107,30 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     { name: 'admin', run: () => admin?.close() },
   ]);
 
+  async function drain(): Promise<void> {
+    const inFlight = inflight.count;
+    log.info('draining', { timeoutMs: drainMs, callsInFlight: inFlight });
+    await Promise.all([inbound?.close(drainMs), outbound?.close(drainMs)]);
+    await new Promise((r) => setImmediate(r)); // streams cut at the timeout report their end first
+    log.info('drained', { callsFinished: Math.max(0, inFlight - inflight.count), callsCut: inflight.count });
+  }
+
   try {
     telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
     authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
     const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
     const metrics = telemetry.metrics;
     const tracing = effectiveTracing(telemetry.settings);
-    admin = await serveAdmin({
-      notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-      config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing }),
-      // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-      policies: () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() }),
-      metrics: () => metrics.render(),
-    });
+    admin = await listening('admin', 'admin.listen', config.admin.listen, () =>
+      serveAdmin({
+        notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
+        config: () => configView(config, { relaxedDefaults: relaxed, tracing, identity: identities.current }),
+        // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+        policies: () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() }),
+        policyRules: () => describeRules(policies.current),
+        metrics: () => metrics.render(),
+      }),
+    );
 
     pool = new UpstreamPool(config.inbound.app);
     limits = await createLimits(config.rateLimit, opts.workers);
@@ -124,7 +141,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const snapshots = new DataSnapshots({ policies, schema, registry: limits.registry });
 
     // Inbound: the gRPC pipeline, and the GraphQL one when configured (chains.ts has both orders).
-    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit)]);
+    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight]);
     const chains = inboundChains({
       maxTimeoutMs: config.inbound.maxTimeout,
       maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
@@ -156,35 +173,40 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       graphql = { path: graphqlConfig.path, pipeline };
     }
     const onInbound = inboundRoutes(grpc, graphql);
-    inbound = await startInboundListener({
-      listen: config.inbound.listen,
-      mtls: config.inbound.mtls,
-      trustDomain: config.identity.trustDomain,
-      identity,
-      limits: config.inbound.limits,
-      onStream: onInbound.onStream,
-      onHttp1: onInbound.onHttp1,
-    });
+    inbound = await listening('inbound', 'inbound.listen', config.inbound.listen, () =>
+      startInboundListener({
+        listen: config.inbound.listen,
+        mtls: config.inbound.mtls,
+        trustDomain: config.identity.trustDomain,
+        identity,
+        limits: config.inbound.limits,
+        onStream: onInbound.onStream,
+        onHttp1: onInbound.onHttp1,
+      }),
+    );
 
     // Outbound: the local app's calls, routed by :authority to remote sidecars over mTLS.
-    if (config.outbound !== undefined) {
-      const outboundRoutes = (routes = new OutboundRoutes(config.outbound.routes, identities));
+    const outboundConfig = config.outbound;
+    if (outboundConfig !== undefined) {
+      const outboundRoutes = (routes = new OutboundRoutes(outboundConfig.routes, identities));
       const pipeline = new Pipeline<H2Exchange>({
         protocol: 'grpc',
         filters: outboundChain({ maxTimeoutMs: config.inbound.maxTimeout, maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes, routes: outboundRoutes }),
-        observers: new CallObservers(telemetry.outboundObservers),
+        observers: new CallObservers([...telemetry.outboundObservers, inflight]),
         snapshot: snapshots,
         maxTimeoutMs: config.inbound.maxTimeout,
         forward: (call, exchange) => outboundRoutes.lookup(exchange.headers.get(':authority'))!.forwarder.forward(call, exchange),
       });
-      outbound = await startInboundListener({
-        listen: config.outbound.listen,
-        mtls: 'none',
-        trustDomain: config.identity.trustDomain,
-        identity,
-        limits: config.inbound.limits,
-        onStream: inboundRoutes(pipeline, undefined).onStream,
-      });
+      outbound = await listening('outbound', 'outbound.listen', outboundConfig.listen, () =>
+        startInboundListener({
+          listen: outboundConfig.listen,
+          mtls: 'none',
+          trustDomain: config.identity.trustDomain,
+          identity,
+          limits: config.inbound.limits,
+          onStream: inboundRoutes(pipeline, undefined).onStream,
+        }),
+      );
     }
   } catch (err) {
     await teardown.run();
@@ -201,6 +223,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   declarations?.watch();
   schema?.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
+  warnSilentTraps(config, policies.current);
+  void authn.checkKeySets(); // warns (not waited for) when a provider's JWKS cannot be fetched
 
   return {
     inbound: inboundListener.address,
@@ -209,4 +233,11 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     reopenLogs: () => audit.reopen(),
     stop: () => teardown.run(),
   };
+}
+
+/** Startup warnings for configs that run but refuse everything. */
+function warnSilentTraps(config: SidecarConfig, snapshot: PolicySnapshot): void {
+  if (snapshot.grpc.length === 0 && snapshot.graphql.length === 0 && !config.inbound.allowAnyAuthenticated) {
+    log.warn('no policy rules loaded: every call is denied (default deny); add policy files under `policies`', { policies: config.policies });
+  }
 }

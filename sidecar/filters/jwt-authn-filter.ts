@@ -3,6 +3,7 @@
 // authorization decides whether it needed one (DESIGN §5). Sits between identity and authz.
 
 import { JwtAuthenticator, type AuthnResult, type JwtAuthenticatorOptions, type JwtFailure, type ProviderConfig } from '../authn/jwt-authenticator.js';
+import { log } from '../core/log.js';
 import { RejectCode } from '../core/codes.js';
 import { reject, type FilterResult } from '../core/filter.js';
 import type { Call } from '../pipeline/call.js';
@@ -36,10 +37,19 @@ export function jwtAuthnFilterFor(
   providers: readonly ProviderConfig[],
   opts?: JwtAuthenticatorOptions,
   onResult?: JwtResultListener,
-): { readonly filter: CallFilter; close(): void } {
-  if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), close: () => {} };
+): { readonly filter: CallFilter; checkKeySets(): Promise<void>; close(): void } {
+  if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), checkKeySets: async () => {}, close: () => {} };
   const auth = new JwtAuthenticator(providers, opts);
-  return { filter: jwtAuthnFilter(auth, onResult), close: () => auth.close() };
+  return {
+    filter: jwtAuthnFilter(auth, onResult),
+    // A provider whose key set is unreachable at startup would refuse every token silently.
+    async checkKeySets() {
+      for (const f of await auth.checkKeySets()) {
+        log.warn('JWKS cannot be fetched: tokens of this provider are refused (UNAUTHENTICATED) until it can', { provider: f.provider, jwksUri: f.jwksUri, error: f.error });
+      }
+    },
+    close: () => auth.close(),
+  };
 }
 
 const DUPLICATE = reject(RejectCode.UNAUTHENTICATED, 'jwt_duplicate_header', 'more than one authorization header');

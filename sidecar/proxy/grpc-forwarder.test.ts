@@ -64,7 +64,7 @@ async function startFront(appPort: number, shape: (call: Call) => void = () => u
   const forwarder = new GrpcForwarder(pool, 'spiffe://t/ns/app/sa/me');
   const calls: Call[] = [];
   const server = http2.createServer();
-  server.on('stream', (stream, headers, _flags, rawHeaders) => {
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
     stream.on('error', () => undefined);
     const exchange = new H2Exchange(stream, headers, rawHeaders);
     const call = testCall({ target: exchange.target, headers: rawHeaders, principal: 'spiffe://t/ns/web/sa/caller', snapshot: SNAPSHOT });

@@ -14,7 +14,7 @@ let handle: Handler = () => undefined;
 let graphql = false;
 const outcomes: CallOutcome[] = [];
 const server = http2.createServer();
-server.on('stream', (stream, headers, _flags, raw) => {
+server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
   stream.on('error', () => undefined);
   const x = graphql ? new H2HttpExchange(stream, headers, raw) : new H2Exchange(stream, headers, raw);
   x.onClose(() => outcomes.push(x.outcome(performance.now())));

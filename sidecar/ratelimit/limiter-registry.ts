@@ -59,6 +59,11 @@ export class LimiterRegistry {
   readonly #opts: RegistryOptions;
   readonly #now: () => number;
   readonly #workers: number;
+
+  /** Worker processes sharing the sidecar's listeners: concurrency and bandwidth are split by it. */
+  get workers(): number {
+    return this.#workers;
+  }
   readonly #byRule = new WeakMap<object, Entry<unknown>>();
   readonly #byId = new Map<string, Entry<AnyLimiter>>();
   /** The ids the latest published tables use; never retired while current. */
@@ -91,8 +96,8 @@ export class LimiterRegistry {
               entry: track(concurrencyId(c), this.concurrency(c)),
               mode: c.mode,
               queueTimeoutMs: c.queueTimeoutMs,
-              full: concurrencyRejection(c, 'queue_full', c.queueTimeoutMs),
-              timeout: concurrencyRejection(c, 'queue_timeout', c.queueTimeoutMs),
+              full: concurrencyRejection(c, 'queue_full', c.queueTimeoutMs, this.#workers),
+              timeout: concurrencyRejection(c, 'queue_timeout', c.queueTimeoutMs, this.#workers),
             }),
           ),
         ),

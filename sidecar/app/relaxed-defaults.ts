@@ -1,5 +1,5 @@
-// What the admin endpoints show of a running sidecar (CONTROL path): readiness, the effective
-// config (secrets redacted) with the relaxed secure defaults, the policy and schema status.
+// The secure defaults a config relaxes (CONTROL path): logged at startup and listed at GET
+// /config (config-view.ts).
 
 import type { SidecarConfig } from '../config/schema.js';
 
@@ -10,10 +10,4 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
   if (config.inbound.mtls === 'permissive') relaxed.push('inbound.mtls: permissive: plaintext callers are accepted as unauthenticated');
   if (config.rateLimit.store === 'redis' && config.rateLimit.redis.failMode === 'open') relaxed.push('rateLimit.redis.failMode: open');
   return relaxed;
-}
-
-/** The config as /config shows it: the Redis URL's password hidden. */
-export function redact(config: SidecarConfig): unknown {
-  const url = config.rateLimit.redis.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  return { ...config, rateLimit: { ...config.rateLimit, redis: { ...config.rateLimit.redis, url } } };
 }
