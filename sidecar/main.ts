@@ -9,6 +9,7 @@ import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { PolicyStore } from './policy/policy-store.js';
+import { policyRulesView } from './policy/rules-view.js';
 import { GrpcForwarder } from './proxy/grpc-forwarder.js';
 import { createInboundPipeline } from './proxy/inbound-pipeline.js';
 import { startInboundListener, type InboundListener } from './proxy/inbound-listener.js';
@@ -16,9 +17,9 @@ import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type WorkerShare } from './ratelimit/limits.js';
-import { AuditLog } from './telemetry/audit-log.js';
+import { openAuditLog, type AuditSink } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
-import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
+import { effectiveTracing, packageVersion, startTelemetry } from './telemetry/telemetry.js';
 
 export interface RunningSidecar {
   readonly inbound: AddressInfo;
@@ -44,7 +45,10 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
+  readonly audit?: AuditSink & { close?(): Promise<void> };
 }
+
 
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
@@ -56,8 +60,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const graphqlConfig = config.inbound.graphql;
   const graphqlModule = graphqlConfig && (await import('./graphql/graphql-endpoint.js'));
   const graphqlSchema = graphqlConfig && graphqlModule && new graphqlModule.SchemaStore(graphqlConfig.schemaFile);
-  const audit = new AuditLog(config.audit.file);
-  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? localAudit!;
+  const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
@@ -68,9 +73,18 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
   const admin = await serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-    config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
+    config: () => ({
+      relaxedDefaults: relaxed,
+      config: redact(config),
+      tracing: effectiveTracing(telemetry.settings),
+      workload: workloadView(identities.current),
+      version: { meshward: packageVersion(), node: process.version },
+    }),
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-    policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
+    policies: (o) => {
+      const status = graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() };
+      return o?.rules === true ? { ...status, rules: policyRulesView(policies.current) } : status;
+    },
     metrics: () => telemetry.metrics.render(),
   });
 
@@ -157,7 +171,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     inbound: inbound.address,
     admin: admin.address,
     outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
+    reopenLogs: () => localAudit?.reopen(),
     stop() {
       stopping ??= (async () => {
         draining = true;
@@ -173,12 +187,17 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         authn.close();
         await limits.close();
         await telemetry.shutdown(); // spans of the drained calls, bounded
-        await audit.close();
+        await audit.close?.();
         await admin.close();
       })();
       return stopping;
     },
   };
+}
+
+/** This sidecar's SPIFFE ID and certificate validity, for /config (the report's certificate expiry). */
+function workloadView(id: { spiffeId: string; notBefore: number; notAfter: number }): unknown {
+  return { spiffeId: id.spiffeId, notBefore: new Date(id.notBefore).toISOString(), notAfter: new Date(id.notAfter).toISOString() };
 }
 
 function redact(config: SidecarConfig): unknown {

@@ -1,6 +1,7 @@
 // Admin listener (control path): /healthz (process alive), /readyz (listeners up,
 // certificates and a policy snapshot loaded, not draining), /metrics (Prometheus text),
-// /config (effective config, secrets redacted) and /policies (version, sources, last error).
+// /config (effective config, secrets redacted) and /policies (version, sources, last error;
+// `?rules=1` adds the rules themselves, for the compliance report).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ export interface AdminState {
   notReadyReasons(): readonly string[];
   /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
   config(): unknown;
-  policies(): unknown;
+  policies(opts?: { readonly rules?: boolean }): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */
   metrics?(): Promise<string>;
   /** More JSON views by path (the primary's /workers). */
@@ -25,7 +26,7 @@ export interface AdminServer {
 
 export async function startAdminServer(listen: HostPort, state: AdminState): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     switch (path) {
       case '/healthz':
@@ -37,7 +38,7 @@ export async function startAdminServer(listen: HostPort, state: AdminState): Pro
       case '/config':
         return sendJson(res, state.config());
       case '/policies':
-        return sendJson(res, state.policies());
+        return sendJson(res, state.policies({ rules: new URLSearchParams(query).get('rules') === '1' }));
       case '/metrics':
         if (state.metrics === undefined) return send(res, 404, 'not found\n');
         state.metrics().then(

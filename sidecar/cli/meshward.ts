@@ -14,6 +14,7 @@ commands:
   certs init|issue ...     development CA and SPIFFE workload certificates
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
   injector --config FILE   run the mutating admission webhook that injects the sidecar
+  audit verify FILE...     check the audit log's hash chain (first broken record as FILE:LINE)
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -22,6 +23,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   policy: async (argv) => (await import('./policy.js')).runPolicyCommand(argv),
   inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
+  audit: async (argv) => (await import('./audit.js')).runAuditCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -108,8 +108,8 @@ export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps)
   };
 }
 
-/** meshward's version for `service.version`: the nearest package.json named "meshward". */
-function packageVersion(): string {
+/** meshward's version for `service.version` and /config: the nearest package.json named "meshward". */
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const file = join(dir, 'package.json');
