@@ -7,7 +7,7 @@
 // on from it to say what happened: edited, deleted, reordered, inserted, truncated head, link.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { digest, HASH_SUFFIX_LENGTH, parseChainTail, TAIL_WINDOW, type ChainFields } from '../telemetry/audit-chain.js';
+import { HASH_SUFFIX_LENGTH, LineHasher, parseChainTail, TAIL_WINDOW, type ChainFields } from '../telemetry/audit-chain.js';
 
 export type BreakKind = 'edited' | 'deleted' | 'reordered' | 'inserted' | 'truncated-head' | 'broken-link' | 'malformed' | 'unreadable';
 
@@ -113,18 +113,13 @@ function parseLine(buf: Buffer, start: number, end: number, no: number, last: bo
 }
 
 /** The hash the writer would have given `line` after a record whose hash is `prevHash`. */
-function hashOf(key: Buffer | undefined, prevHash: string, line: Line): string {
-  const f = line.fields!;
-  return digest(key)
-    .update(prevHash)
-    .update('\n')
-    .update(line.buf.subarray(line.start, line.start + f.bodyEnd))
-    .update('}')
-    .digest('hex');
+function hashOf(hasher: LineHasher, prevHash: string, line: Line): string {
+  return hasher.hash(prevHash, line.buf.subarray(line.start, line.start + line.fields!.bodyEnd));
 }
 
 export function verifyChain(files: readonly string[], opts: VerifyOptions = {}): VerifyResult {
   const key = opts.key;
+  const hasher = new LineHasher(key);
   const summaries: FileSummary[] = [];
   let records = 0;
   let prevHash: string | undefined; // undefined before the first record
@@ -151,7 +146,7 @@ export function verifyChain(files: readonly string[], opts: VerifyOptions = {}):
           return false;
         }
         const base = f.prev ?? prevHash!;
-        if ((prevSeq !== undefined && f.prev !== '' && f.seq !== prevSeq + 1) || hashOf(key, base, line) !== f.hash) {
+        if ((prevSeq !== undefined && f.prev !== '' && f.seq !== prevSeq + 1) || hashOf(hasher, base, line) !== f.hash) {
           failed = { line: copyLine(line), checkedBefore: records > 0 };
           return false;
         }
@@ -167,7 +162,7 @@ export function verifyChain(files: readonly string[], opts: VerifyOptions = {}):
       // An empty file breaks nothing by itself (a file just rotated in); one emptied between
       // others shows as a broken link at the next file.
       if (failed !== undefined) {
-        broken = classify(file, failed.line, { key, prevHash, prevSeq, firstOfFile: fileRecords === 0, prevFile, checkedBefore: failed.checkedBefore });
+        broken = classify(file, failed.line, { key, hasher, prevHash, prevSeq, firstOfFile: fileRecords === 0, prevFile, checkedBefore: failed.checkedBefore });
       }
     } catch (err) {
       broken =
@@ -189,6 +184,7 @@ function copyLine(line: Line): Line {
 
 interface FailureContext {
   readonly key: Buffer | undefined;
+  readonly hasher: LineHasher;
   readonly prevHash: string | undefined;
   readonly prevSeq: number | undefined;
   readonly firstOfFile: boolean;
@@ -204,7 +200,7 @@ function classify(file: string, line: Line, ctx: FailureContext): ChainBreak {
   const expected = ctx.prevSeq === undefined ? undefined : ctx.prevSeq + 1;
   const next = lineAfter(file, line.no);
   const nextChainsOnPrev =
-    next?.fields !== undefined && ctx.prevHash !== undefined && (next.fields.prev === undefined || next.fields.prev === ctx.prevHash) && hashOf(ctx.key, ctx.prevHash, next) === next.fields.hash;
+    next?.fields !== undefined && ctx.prevHash !== undefined && (next.fields.prev === undefined || next.fields.prev === ctx.prevHash) && hashOf(ctx.hasher, ctx.prevHash, next) === next.fields.hash;
 
   if (f === undefined) {
     if (nextChainsOnPrev) return at('inserted', 'not a chained record, and the chain continues on the next line: a line was inserted (or a write torn by a crash)');
@@ -236,7 +232,7 @@ function classify(file: string, line: Line, ctx: FailureContext): ChainBreak {
   }
   // The sequence fits; the hash does not.
   if (nextChainsOnPrev && next!.fields!.seq === f.seq) return at('inserted', `a record that is not part of the chain (seq ${f.seq}; the chain continues on the next line)`);
-  const nextChainsOnThis = next?.fields !== undefined && next.fields.prev === undefined && hashOf(ctx.key, f.hash, next) === next.fields.hash;
+  const nextChainsOnThis = next?.fields !== undefined && next.fields.prev === undefined && hashOf(ctx.hasher, f.hash, next) === next.fields.hash;
   // Its stored hash is the one the writer gave it (the next record chains on it): its text
   // changed, or — possible only without a key — the record before it was edited and re-hashed.
   if (nextChainsOnThis && ctx.key !== undefined) return at('edited', 'the record does not match its hash: it was changed after it was written');

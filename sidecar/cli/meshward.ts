@@ -15,6 +15,7 @@ commands:
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
   injector --config FILE   run the mutating admission webhook that injects the sidecar
   audit verify FILE...     check the audit log's hash chain (first broken record as FILE:LINE)
+  report --admin URL...    compliance report (HTML, JSON or Markdown) of running sidecars
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -24,6 +25,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
   audit: async (argv) => (await import('./audit.js')).runAuditCommand(argv),
+  report: async (argv) => (await import('./report.js')).runReportCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
