@@ -12,12 +12,13 @@ import { SEVERITIES, type Severity } from '../report/report-model.js';
 import { readHmacKey } from '../telemetry/audit-chain.js';
 
 export interface ReportIo {
-  out: (text: string) => void;
+  /** Resolves once the text is handed to the OS: a pipe takes 64 KiB at a time, and the CLI exits right after. */
+  out: (text: string) => Promise<void>;
   err: (line: string) => void;
 }
 
 const processIo: ReportIo = {
-  out: (text) => process.stdout.write(text),
+  out: (text) => new Promise<void>((resolve) => process.stdout.write(text, () => resolve())),
   err: (line) => process.stderr.write(line + '\n'),
 };
 
@@ -65,7 +66,7 @@ export async function runReportCommand(argv: string[], io: ReportIo = processIo)
       },
     }));
     if (values.help) {
-      io.out(USAGE + '\n');
+      await io.out(USAGE + '\n');
       return 0;
     }
     if ((values.admin ?? []).length === 0 && (values.audit ?? []).length === 0) throw new UsageError('give at least one --admin URL (or --audit FILE)');
@@ -97,7 +98,7 @@ export async function runReportCommand(argv: string[], io: ReportIo = processIo)
   const format = (values.format ?? 'html') as (typeof FORMATS)[number];
   const text = format === 'json' ? JSON.stringify(report, null, 2) + '\n' : format === 'markdown' ? renderMarkdown(report) : renderHtml(report);
   const counts = SEVERITIES.map((s) => `${report.summary.findings[s]} ${s}`).join(', ');
-  if (values.out === undefined) io.out(text);
+  if (values.out === undefined) await io.out(text);
   else {
     try {
       writeFileSync(values.out, text);
