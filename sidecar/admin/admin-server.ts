@@ -1,7 +1,6 @@
 // Admin listener (control path): /healthz (process alive), /readyz (listeners up,
 // certificates and a policy snapshot loaded, not draining), /metrics (Prometheus text),
-// /config (effective config, secrets redacted) and /policies (version, sources, last error;
-// `?rules=1` adds the rules themselves, for the compliance report).
+// /config (effective config, secrets redacted) and /policies (version, sources, last error).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +11,9 @@ export interface AdminState {
   notReadyReasons(): readonly string[];
   /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
   config(): unknown;
-  policies(opts?: { readonly rules?: boolean }): unknown;
+  policies(): unknown;
+  /** `/policies?rules=1`: every rule of the current snapshot. */
+  policyRules?(): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */
   metrics?(): Promise<string>;
   /** More JSON views by path (the primary's /workers). */
@@ -26,7 +27,7 @@ export interface AdminServer {
 
 export async function startAdminServer(listen: HostPort, state: AdminState): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
-    const [path, query] = (req.url ?? '/').split('?', 2);
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     switch (path) {
       case '/healthz':
@@ -38,7 +39,7 @@ export async function startAdminServer(listen: HostPort, state: AdminState): Pro
       case '/config':
         return sendJson(res, state.config());
       case '/policies':
-        return sendJson(res, state.policies({ rules: new URLSearchParams(query).get('rules') === '1' }));
+        return sendJson(res, new URLSearchParams(query).get('rules') === '1' && state.policyRules !== undefined ? state.policyRules() : state.policies());
       case '/metrics':
         if (state.metrics === undefined) return send(res, 404, 'not found\n');
         state.metrics().then(

@@ -78,7 +78,7 @@ async function answer(id: number, what: WorkerView): Promise<void> {
   try {
     if (state === undefined) throw new Error('not started');
     const value =
-      what === 'metrics' ? await state.metrics?.() : what === 'config' ? await state.config() : await state.policies({ rules: what === 'policyRules' });
+      what === 'metrics' ? await state.metrics?.() : what === 'config' ? await state.config() : what === 'policyRules' ? await state.policyRules?.() : await state.policies();
     send({ mw: 'reply', id, value });
   } catch (err) {
     send({ mw: 'reply', id, error: String(err) });

@@ -103,7 +103,8 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
   const admin = await startAdminServer(config.admin.listen, {
     notReadyReasons: () => (draining ? ['draining'] : readyCount() === 0 ? ['no worker ready'] : []),
     config: () => askAny('config'),
-    policies: (o) => askAny(o?.rules === true ? 'policyRules' : 'policies'),
+    policies: () => askAny('policies'),
+    policyRules: () => askAny('policyRules'),
     metrics: async () => {
       await refreshMetrics();
       return (

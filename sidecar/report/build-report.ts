@@ -3,7 +3,7 @@
 // ranks the findings (findings.ts). CONTROL path (CLI).
 
 import { verifyChain } from '../audit/verify-chain.js';
-import { packageVersion } from '../telemetry/telemetry.js';
+import { packageInfo } from '../core/package-info.js';
 import { collectAdmin } from './collect.js';
 import { auditFindings, countBySeverity, rankFindings, sbomFindings, sidecarFindings } from './findings.js';
 import type { AuditSection, ComplianceReport } from './report-model.js';
@@ -32,7 +32,7 @@ export async function buildReport(inputs: ReportInputs): Promise<ComplianceRepor
   return {
     reportVersion: 1,
     generatedAt: new Date(now).toISOString(),
-    generator: { meshward: packageVersion(), node: process.version },
+    generator: { meshward: packageInfo().version, node: process.version },
     summary: { sidecars: sidecars.length, reachable: sidecars.filter((s) => s.reachable).length, auditLogs: audit.length, findings: countBySeverity(findings) },
     findings,
     sidecars,

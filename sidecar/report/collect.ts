@@ -1,12 +1,15 @@
 // What `meshward report` reads from one sidecar's admin listener (CONTROL path, CLI): /config,
-// /policies?rules=1 and /metrics, and /catalog and /alerts where the sidecar has them. Each GET
+// /policies, /policies?rules=1 and /metrics, and /catalog and /alerts where the sidecar has them. Each GET
 // is bounded in time and size; a missing or failing endpoint is recorded with why, never fatal.
 
 export interface AdminSnapshot {
   /** The admin base URL as given (without a trailing "/"). */
   readonly admin: string;
   readonly config: Record<string, unknown> | undefined;
+  /** GET /policies: snapshot version, sources, last reload error. */
   readonly policies: Record<string, unknown> | undefined;
+  /** GET /policies?rules=1: every rule (policy/describe-rule.ts); undefined from a sidecar without it. */
+  readonly rules: Record<string, unknown> | undefined;
   readonly metrics: string | undefined;
   readonly catalog: unknown;
   readonly alerts: unknown;
@@ -35,7 +38,7 @@ export async function collectAdmin(admin: string, fetchFn: typeof fetch = fetch)
       return { ok: false, status: undefined, why: e.cause?.code ?? (e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : e.message) };
     }
   };
-  const [config, policies, metrics, catalog, alerts] = await Promise.all([get('/config'), get('/policies?rules=1'), get('/metrics'), get('/catalog'), get('/alerts')]);
+  const [config, policies, rules, metrics, catalog, alerts] = await Promise.all([get('/config'), get('/policies'), get('/policies?rules=1'), get('/metrics'), get('/catalog'), get('/alerts')]);
   const unavailable: string[] = [];
   const json = (path: string, got: Got, absentMeans: string): unknown => {
     if (!got.ok) {
@@ -50,15 +53,20 @@ export async function collectAdmin(admin: string, fetchFn: typeof fetch = fetch)
     }
   };
   if (!config.ok && config.status === undefined) {
-    return { admin: base, config: undefined, policies: undefined, metrics: undefined, catalog: undefined, alerts: undefined, unavailable: [], error: `${base}: ${config.why}` };
+    return { admin: base, config: undefined, policies: undefined, rules: undefined, metrics: undefined, catalog: undefined, alerts: undefined, unavailable: [], error: `${base}: ${config.why}` };
   }
   const cfg = json('/config', config, 'not a meshward admin listener?');
-  const pol = json('/policies?rules=1', policies, 'not a meshward admin listener?');
+  const pol = json('/policies', policies, 'not a meshward admin listener?');
+  // An older sidecar ignores ?rules=1 and answers /policies again: no `grpc` list.
+  const rulesView = asObject(json('/policies?rules=1', rules, 'not a meshward admin listener?'));
+  const hasRules = Array.isArray(rulesView?.grpc);
+  if (rules.ok && !hasRules) unavailable.push('GET /policies?rules=1: no rules in the answer (a meshward without the rules view): rules and coverage not assessed');
   if (!metrics.ok) unavailable.push(`GET /metrics: ${metrics.why}`);
   return {
     admin: base,
     config: asObject(cfg),
     policies: asObject(pol),
+    rules: hasRules ? rulesView : undefined,
     metrics: metrics.ok ? metrics.text : undefined,
     catalog: json('/catalog', catalog, 'no API catalog on this sidecar (a meshward without /catalog, or catalog.protos not set)'),
     alerts: json('/alerts', alerts, 'no alerts endpoint on this sidecar (a meshward without /alerts)'),

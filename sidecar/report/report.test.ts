@@ -5,43 +5,48 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GrpcRuleView } from '../policy/rules-view.js';
 import type { AdminSnapshot } from './collect.js';
 import { failsAt, rankFindings, sidecarFindings } from './findings.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
-import type { ComplianceReport, Finding } from './report-model.js';
+import type { ComplianceReport, Finding, RuleRow } from './report-model.js';
 import { coverage, declaredMethods, sidecarSection } from './sidecar-facts.js';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 
-function rule(pattern: string, opts: { mode?: 'enforce' | 'audit'; rate?: 'enforce' | 'audit' } = {}): GrpcRuleView {
+/** One gRPC rule as GET /policies?rules=1 lists it (policy/describe-rule.ts). */
+function rule(pattern: string, opts: { mode?: 'enforce' | 'audit'; rate?: 'enforce' | 'audit' } = {}): Record<string, unknown> {
+  const mode = opts.mode ?? 'enforce';
   return {
     pattern,
-    kind: pattern === '*' ? 'any' : pattern.endsWith('/*') ? 'service' : pattern.endsWith('*') ? 'prefix' : 'exact',
-    mode: opts.mode ?? 'enforce',
-    sources: [{ id: 'p:grpc[0]', policy: 'p', mode: opts.mode ?? 'enforce', where: 'p.yaml:5:7' }],
-    allow: [{ id: 'p:grpc[0].allow[0]', where: 'p.yaml:6:9', principals: ['spiffe://td/ns/web/sa/frontend'], unauthenticated: false, jwt: undefined }],
+    kind: pattern === '*' ? 'any' : 'exact',
+    mode,
+    rules: [{ id: 'p:grpc[0]', where: 'p.yaml:5:7', mode }],
     deny: [],
-    rateLimits: opts.rate === undefined ? [] : [{ rule: 'p:grpc[0]', mode: opts.rate, requests: 10, perMs: 1000, by: 'principal' }],
-    concurrency: [],
-    bandwidth: [],
-    maxMessageBytes: undefined,
-    timeoutMs: undefined,
+    allow: [{ id: 'p:grpc[0].allow[0]', where: 'p.yaml:6:9', entry: { principals: ['spiffe://td/ns/web/sa/frontend'] } }],
+    limits: opts.rate === undefined ? undefined : `rateLimit 10 per 1s by principal${opts.rate === 'audit' ? ' [audit]' : ''}`,
   };
 }
 
-function snapshot(over: Partial<AdminSnapshot> & { cfg?: Record<string, unknown>; rules?: GrpcRuleView[]; view?: Record<string, unknown> } = {}): AdminSnapshot {
+const row = (pattern: string, mode: string, hasRateLimit: boolean): RuleRow => ({ pattern, policies: ['p'], mode, where: '', allow: '', deny: '', limits: '', auditedLimits: [], hasRateLimit });
+
+function snapshot(over: Partial<Omit<AdminSnapshot, 'rules'>> & { cfg?: Record<string, unknown>; rules?: Record<string, unknown>[]; view?: Record<string, unknown>; cert?: Record<string, unknown> } = {}): AdminSnapshot {
   return {
     admin: 'http://127.0.0.1:7000',
     config: {
       relaxedDefaults: [],
-      config: { inbound: { mtls: 'strict' }, audit: { file: '/var/log/audit.log', hmacKeyFile: '/k' }, jwt: { providers: [] }, ...over.cfg },
-      workload: { spiffeId: 'spiffe://td/ns/shop/sa/orders', notBefore: '2026-11-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' },
+      config: {
+        identity: { spiffeId: 'spiffe://td/ns/shop/sa/orders', certificate: over.cert ?? { notBefore: '2026-11-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z' } },
+        inbound: { mtls: 'strict' },
+        audit: { file: '/var/log/audit.log', hmacKeyFile: '/k' },
+        jwt: { providers: [] },
+        ...over.cfg,
+      },
       version: { meshward: '0.1.0', node: 'v24.1.0' },
       ...over.view,
     },
-    policies: { version: 'abc', sources: ['p.yaml'], loadedAt: '2026-11-30T00:00:00Z', rules: { policies: [], grpc: over.rules ?? [], graphql: [] } },
+    policies: { version: 'abc', sources: ['p.yaml'], loadedAt: '2026-11-30T00:00:00Z' },
+    rules: { version: 'abc', grpc: over.rules ?? [], graphql: [] },
     metrics: 'meshward_policy_decisions_total{decision="deny",reason="default_deny",rule=""} 3\nmeshward_policy_decisions_total{decision="allow",reason="allowed",rule="p:grpc[0]"} 5\n',
     catalog: over.catalog,
     alerts: over.alerts,
@@ -53,7 +58,7 @@ function snapshot(over: Partial<AdminSnapshot> & { cfg?: Record<string, unknown>
 const ids = (fs: readonly Finding[]): string[] => fs.map((f) => `${f.severity}:${f.id}`).sort();
 
 test('coverage: declared methods without a rule, only under *, in audit mode, without a rate limit (first match decides)', () => {
-  const rules = [rule('shop.v1.Orders/GetOrder', { rate: 'enforce' }), rule('shop.v1.Orders/List*', { mode: 'audit', rate: 'enforce' }), rule('shop.v1.Admin/*', { rate: 'audit' }), rule('*')];
+  const rules = [row('shop.v1.Orders/GetOrder', 'enforce', true), row('shop.v1.Orders/List*', 'audit', true), row('shop.v1.Admin/*', 'enforce', false), row('*', 'enforce', false)];
   const declared = ['shop.v1.Orders/GetOrder', 'shop.v1.Orders/ListOrders', 'shop.v1.Admin/Reset', 'shop.v1.Billing/Charge'];
   const c = coverage(rules, declared);
   assert.deepEqual(c.withoutRule, []);
@@ -61,6 +66,13 @@ test('coverage: declared methods without a rule, only under *, in audit mode, wi
   assert.deepEqual(c.inAuditMode, ['shop.v1.Orders/ListOrders']);
   assert.deepEqual(c.withoutRateLimit, ['shop.v1.Admin/Reset', 'shop.v1.Billing/Charge']);
   assert.deepEqual(coverage(rules.slice(0, 2), declared).withoutRule, ['shop.v1.Admin/Reset', 'shop.v1.Billing/Charge']);
+});
+
+test('rules read from /policies?rules=1: limits in audit mode, enforced rate limits, policies and their mode', () => {
+  const s = sidecarSection(snapshot({ rules: [rule('a.S/M', { rate: 'audit', mode: 'enforce' }), rule('a.S/N', { rate: 'enforce', mode: 'audit' })] }), NOW);
+  assert.deepEqual(s.rules!.map((r) => [r.pattern, r.hasRateLimit, r.auditedLimits]), [['a.S/M', false, ['rateLimit 10 per 1s by principal [audit]']], ['a.S/N', true, []]]);
+  assert.deepEqual(s.policies, [{ name: 'p', mode: 'enforce', where: 'p.yaml:5:7' }]);
+  assert.equal(s.rules![0]!.allow, 'spiffe://td/ns/web/sa/frontend');
 });
 
 test('declared methods are read from the catalog shapes a /catalog may use', () => {
@@ -80,7 +92,8 @@ test('a strict sidecar with rules and rate limits has no findings; each weakness
     snapshot({
       rules: [rule('a.S/M')],
       cfg: { inbound: { mtls: 'permissive' }, catalog: { protos: ['/p'], undeclared: 'allow' }, audit: { file: '-' } },
-      view: { relaxedDefaults: ['inbound.allowAnyAuthenticated: calls …', 'inbound.mtls: permissive: …', 'rateLimit.redis.failMode: open', 'something.new: relaxed'], workload: { spiffeId: 'spiffe://td/x', notBefore: '2026-01-01T00:00:00Z', notAfter: '2026-11-30T00:00:00Z' }, version: { node: 'v20.20.2' } },
+      view: { relaxedDefaults: ['inbound.allowAnyAuthenticated: calls …', 'inbound.mtls: permissive: …', 'rateLimit.redis.failMode: open', 'something.new: relaxed'], version: { node: 'v20.20.2' } },
+      cert: { notBefore: '2026-01-01T00:00:00Z', notAfter: '2026-11-30T00:00:00Z' },
       catalog: { declared: ['a.S/M', 'a.S/N'], shadow: [{ method: 'x.S/Served', calls: 5, refused: 0 }, { method: 'x.S/Tried', calls: 2, refused: 2 }], zombie: ['a.S/N'], deprecatedInUse: [{ method: 'a.S/M' }] },
       alerts: { alerts: [{ labels: { alertname: 'MeshwardDenySpike', severity: 'warning' }, annotations: { summary: 'denials up' }, startsAt: '2026-11-30T23:00:00Z' }] },
     }),
@@ -106,7 +119,7 @@ test('a strict sidecar with rules and rate limits has no findings; each weakness
 });
 
 test('certificate: medium within 20% of its lifetime (or 7 days without notBefore), nothing before', () => {
-  const at = (notBefore: string | undefined, notAfter: string) => sidecarFindings(sidecarSection(snapshot({ view: { workload: { spiffeId: 'spiffe://td/x', notBefore, notAfter } } }), NOW), NOW);
+  const at = (notBefore: string | undefined, notAfter: string) => sidecarFindings(sidecarSection(snapshot({ cert: notBefore === undefined ? { notAfter } : { notBefore, notAfter } }), NOW), NOW);
   assert.deepEqual(ids(at('2026-11-01T00:00:00Z', '2026-12-05T00:00:00Z')), ['medium:certificate-expiring']); // 4 of 34 days left
   assert.deepEqual(ids(at('2026-11-25T00:00:00Z', '2026-12-05T00:00:00Z')), []); // 40% left
   assert.deepEqual(ids(at(undefined, '2026-12-05T00:00:00Z')), ['medium:certificate-expiring']);
@@ -123,7 +136,7 @@ test('an unreachable sidecar is one high finding; --fail-on compares at or above
 });
 
 test('HTML and Markdown escape what sidecars send', () => {
-  const evil = sidecarSection(snapshot({ rules: [rule('a.S/M')], view: { workload: { spiffeId: 'spiffe://td/<script>alert(1)</script>' }, relaxedDefaults: ['x: <img src=x onerror=alert(1)> | pipe'] } }), NOW);
+  const evil = sidecarSection(snapshot({ rules: [rule('a.S/M')], cfg: { identity: { spiffeId: 'spiffe://td/<script>alert(1)</script>' } }, view: { relaxedDefaults: ['x: <img src=x onerror=alert(1)> | pipe'] } }), NOW);
   const report: ComplianceReport = {
     reportVersion: 1,
     generatedAt: new Date(NOW).toISOString(),

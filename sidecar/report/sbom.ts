@@ -3,8 +3,8 @@
 // `npm sbom --sbom-format cyclonedx --omit dev`). CONTROL path (CLI).
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageInfo } from '../core/package-info.js';
 import type { SbomComponent, SbomSection } from './report-model.js';
 
 /** Where `npm run sbom` writes the document, relative to the package root. */
@@ -47,19 +47,8 @@ function licenses(v: unknown): string {
     .join(' OR ');
 }
 
-/** The nearest package.json named "meshward" above this module: its dist/sbom.cdx.json. */
+/** The installed package's dist/sbom.cdx.json (packageInfo finds meshward's package.json). */
 function defaultSbomPath(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'meshward') return join(dir, SBOM_PATH);
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
+  const info = packageInfo();
+  return info.version === 'unknown' ? undefined : join(info.root, SBOM_PATH);
 }

@@ -5,7 +5,6 @@
 // left undefined and said in `unavailable`.
 
 import { methodPatternMatches, parseMethodPattern, type MethodPattern } from '../policy/patterns.js';
-import type { EntryView, GrpcRuleView, GraphqlRuleView } from '../policy/rules-view.js';
 import type { AdminSnapshot } from './collect.js';
 import type { AlertRow, CatalogFacts, CertificateFacts, Coverage, GraphqlEndpointRow, RuleRow, SidecarSection } from './report-model.js';
 
@@ -17,6 +16,24 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const list = <T>(v: readonly T[] | undefined): readonly T[] => (Array.isArray(v) ? v : []);
 const DAY_MS = 86_400_000;
 
+/** A policy entry as written (`/policies?rules=1` gives `entry` as in the file). */
+interface EntrySource {
+  readonly principals?: readonly string[];
+  readonly unauthenticated?: boolean;
+  readonly jwt?: { readonly provider: string; readonly claims?: Readonly<Record<string, unknown>> };
+}
+
+/** One gRPC rule of `/policies?rules=1` (policy/describe-rule.ts `describeRules`). */
+interface GrpcRuleJson {
+  readonly pattern: string;
+  readonly mode: string;
+  readonly rules?: readonly { readonly id: string; readonly where: string; readonly mode: string }[];
+  readonly allow?: readonly { readonly id: string; readonly entry: EntrySource }[];
+  readonly deny?: readonly { readonly id: string; readonly entry: EntrySource }[];
+  /** `rateLimit 5 per 1s by principal [audit]; concurrency 16 (queue 64); timeout 5s`. */
+  readonly limits?: string;
+}
+
 export function sidecarSection(s: AdminSnapshot, now: number): SidecarSection {
   const view = obj(s.config);
   const config = obj(view?.config);
@@ -24,12 +41,11 @@ export function sidecarSection(s: AdminSnapshot, now: number): SidecarSection {
   const inbound = obj(config?.inbound);
   const audit = obj(config?.audit);
   const version = obj(view?.version);
-  const rulesView = obj(obj(s.policies)?.rules);
   const unavailable = [...s.unavailable];
-  if (s.error === undefined && s.policies !== undefined && rulesView === undefined) unavailable.push('GET /policies?rules=1: no rules in the answer (a meshward without the rules view): coverage not assessed');
-  const grpc = rulesView === undefined ? undefined : (arr(rulesView.grpc) as GrpcRuleView[]);
+  const rows = s.rules === undefined ? undefined : (arr(s.rules.grpc) as GrpcRuleJson[]).map(ruleRow);
+  const graphqlRules = arr(s.rules?.graphql).map((g) => obj(g) ?? {});
   const declared = declaredMethods(s.catalog);
-  const spiffeId = str(obj(view?.workload)?.spiffeId) ?? str(identity?.spiffeId);
+  const spiffeId = str(identity?.spiffeId);
   return {
     admin: s.admin,
     reachable: s.error === undefined,
@@ -48,10 +64,10 @@ export function sidecarSection(s: AdminSnapshot, now: number): SidecarSection {
       loadedAt: str(s.policies?.loadedAt),
       lastError: s.policies?.lastError === undefined || s.policies.lastError === null ? undefined : arr(obj(s.policies.lastError)?.problems).map(String),
     },
-    policies: arr(rulesView?.policies).map((p) => ({ name: String(obj(p)?.name), mode: String(obj(p)?.mode), where: String(obj(p)?.where ?? '') })),
-    rules: grpc?.map(ruleRow),
-    coverage: grpc === undefined ? undefined : coverage(grpc, declared),
-    graphql: arr(rulesView?.graphql).map((g) => graphqlRow(g as GraphqlRuleView)),
+    policies: policiesOf(s.rules),
+    rules: rows,
+    coverage: rows === undefined ? undefined : coverage(rows, declared),
+    graphql: graphqlRules.map(graphqlRow),
     jwtProviders: arr(obj(config?.jwt)?.providers).map((p) => {
       const o = obj(p) ?? {};
       return { name: String(o.name), issuer: String(o.issuer), algorithms: arr(o.algorithms).map(String), audiences: arr(o.audiences).map(String) };
@@ -65,53 +81,57 @@ export function sidecarSection(s: AdminSnapshot, now: number): SidecarSection {
 
 /** The workload certificate: notBefore/notAfter from /config, else the expiry gauge of /metrics. */
 function certificateFacts(view: Obj | undefined, metrics: string | undefined, now: number): CertificateFacts | undefined {
-  const workload = obj(view?.workload);
-  const identityCert = obj(obj(obj(view?.config)?.identity)?.certificate);
-  let notAfter = str(workload?.notAfter) ?? str(identityCert?.notAfter);
+  const cert = obj(obj(obj(view?.config)?.identity)?.certificate);
+  let notAfter = str(cert?.notAfter);
   if (notAfter === undefined && metrics !== undefined) {
     const m = /^meshward_certificate_expiry_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics);
     if (m !== null && Number.isFinite(Number(m[1]))) notAfter = new Date(Number(m[1]) * 1000).toISOString();
   }
   if (notAfter === undefined) return undefined;
-  const notBefore = str(workload?.notBefore);
+  const notBefore = str(cert?.notBefore);
   const end = Date.parse(notAfter);
   const start = notBefore === undefined ? NaN : Date.parse(notBefore);
   const lifetimeLeft = Number.isFinite(start) && end > start ? Math.max(0, Math.min(1, (end - now) / (end - start))) : undefined;
   return { notBefore, notAfter, lifetimeLeft, daysLeft: Math.floor(((end - now) / DAY_MS) * 10) / 10 };
 }
 
-function ruleRow(r: GrpcRuleView): RuleRow {
-  const audited = [
-    ...list(r.rateLimits).filter((l) => l.mode === 'audit').map((l) => `rateLimit (${l.rule})`),
-    ...list(r.concurrency).filter((l) => l.mode === 'audit').map((l) => `concurrency (${l.rule})`),
-    ...list(r.bandwidth).filter((l) => l.mode === 'audit').map((l) => `bandwidth (${l.rule})`),
-  ];
-  const limits = [
-    ...list(r.rateLimits).map((l) => `${l.requests}/${duration(l.perMs)} by ${l.by}${l.mode === 'audit' ? ' (audit)' : ''}`),
-    ...list(r.concurrency).map((c) => `concurrency ${c.max}${c.queue > 0 ? ` + queue ${c.queue}` : ''}${c.mode === 'audit' ? ' (audit)' : ''}`),
-    ...list(r.bandwidth).map((b) => `${b.bytesPerSecond} B/s by ${b.by}${b.mode === 'audit' ? ' (audit)' : ''}`),
-    ...(r.maxMessageBytes === undefined || r.maxMessageBytes === null ? [] : [`maxMessageBytes ${r.maxMessageBytes}`]),
-    ...(r.timeoutMs === undefined || r.timeoutMs === null ? [] : [`timeout ${duration(r.timeoutMs)}`]),
-  ];
+function ruleRow(r: GrpcRuleJson): RuleRow {
+  const limits = typeof r.limits === 'string' && r.limits !== '' ? r.limits.split('; ') : [];
+  const audited = limits.filter((l) => l.endsWith(' [audit]'));
   return {
     pattern: String(r.pattern),
-    policies: [...new Set(list(r.sources).map((s) => String(s.policy)))],
+    policies: [...new Set(list(r.rules).map((x) => policyOf(x.id)))],
     mode: String(r.mode),
-    where: list(r.sources).map((s) => String(s.where)).join(', '),
-    allow: entriesText(list(r.allow)),
-    deny: entriesText(list(r.deny)),
+    where: list(r.rules).map((x) => String(x.where)).join(', '),
+    allow: entriesText(list(r.allow).map((e) => e.entry)),
+    deny: entriesText(list(r.deny).map((e) => e.entry)),
     limits: limits.length === 0 ? 'none' : limits.join('; '),
     auditedLimits: audited,
-    hasRateLimit: list(r.rateLimits).some((l) => l.mode !== 'audit'),
+    hasRateLimit: limits.some((l) => l.startsWith('rateLimit ') && !l.endsWith(' [audit]')),
   };
 }
 
-function entriesText(entries: readonly EntryView[]): string {
+/** "orders:grpc[0]" → "orders". */
+const policyOf = (ruleId: string): string => String(ruleId).split(':')[0]!;
+
+/** The policies behind the rules, with their mode and where their first rule is. */
+function policiesOf(rules: Obj | undefined): SidecarSection['policies'] {
+  const seen = new Map<string, { name: string; mode: string; where: string }>();
+  const sources = [...arr(rules?.grpc).flatMap((g) => arr(obj(g)?.rules)), ...arr(rules?.graphql)].map((x) => obj(x) ?? {});
+  for (const x of sources) {
+    const name = policyOf(String(x.id));
+    if (!seen.has(name)) seen.set(name, { name, mode: String(x.mode), where: String(x.where ?? '') });
+  }
+  return [...seen.values()];
+}
+
+function entriesText(entries: readonly (EntrySource | undefined)[]): string {
   if (entries.length === 0) return '—';
   return entries
     .map((e) => {
-      const who = e.unauthenticated ? 'anyone, plaintext included' : e.principals === undefined || e.principals === null ? 'any authenticated peer' : e.principals.map((p) => (p === '*' ? '* (any authenticated peer)' : p)).join(', ');
-      return e.jwt === undefined || e.jwt === null ? who : `${who} + jwt ${e.jwt.provider}${e.jwt.claims.length > 0 ? ` (${e.jwt.claims.join(', ')})` : ''}`;
+      const who = e?.unauthenticated === true ? 'anyone, plaintext included' : e?.principals === undefined ? 'any authenticated peer' : e.principals.map((p) => (p === '*' ? '* (any authenticated peer)' : p)).join(', ');
+      const claims = e?.jwt?.claims === undefined ? [] : Object.keys(e.jwt.claims);
+      return e?.jwt === undefined ? who : `${who} + jwt ${e.jwt.provider}${claims.length > 0 ? ` (${claims.join(', ')})` : ''}`;
     })
     .join('; ');
 }
@@ -167,16 +187,16 @@ function alertRows(alerts: unknown): AlertRow[] | undefined {
   });
 }
 
-function graphqlRow(g: GraphqlRuleView): GraphqlEndpointRow {
-  const intro = g.introspectionAllow === undefined || g.introspectionAllow === null ? [] : (g.introspectionAllow as EntryView[]);
-  const anyone = intro.some((e) => e.unauthenticated || e.principals?.includes('*'));
-  const limits = obj(g.limits);
+function graphqlRow(g: Obj): GraphqlEndpointRow {
+  const rule = obj(g.rule) ?? {};
+  const intro = arr(obj(rule.introspection)?.allow) as EntrySource[];
+  const limits = obj(rule.limits);
   return {
-    path: String(g.path),
-    policy: String(g.policy),
+    path: String(rule.path ?? '/graphql'),
+    policy: policyOf(String(g.id)),
     mode: String(g.mode),
-    introspection: intro.length === 0 ? 'off' : entriesText(intro.map((e) => ({ ...e, id: '', where: '', unauthenticated: e.unauthenticated === true, jwt: e.jwt ?? undefined }))),
-    introspectionToAnyone: anyone,
+    introspection: intro.length === 0 ? 'off' : entriesText(intro),
+    introspectionToAnyone: intro.some((e) => e.unauthenticated === true || e.principals?.includes('*') === true),
     limits: limits === undefined ? 'defaults' : Object.entries(limits).map(([k, v]) => `${k} ${String(v)}`).join(', '),
   };
 }
@@ -186,19 +206,18 @@ function graphqlRow(g: GraphqlRuleView): GraphqlEndpointRow {
  * `*` rule covers, which fall under a rule in audit mode, which have no enforced rate limit. The
  * rules come most specific first (as the snapshot orders them), so the first match decides.
  */
-export function coverage(rules: readonly GrpcRuleView[], declared: readonly string[] | undefined): Coverage {
+export function coverage(rules: readonly RuleRow[], declared: readonly string[] | undefined): Coverage {
   const parsed = rules
-    .map((r) => ({ r, p: parseMethodPattern(String(r.pattern)) }))
-    .filter((x): x is { r: GrpcRuleView; p: { ok: true; value: MethodPattern } } => x.p.ok)
-    .map((x) => ({ rule: x.r, pattern: x.p.value }));
-  const enforcedRate = (r: GrpcRuleView): boolean => list(r.rateLimits).some((l) => l.mode !== 'audit');
+    .map((rule) => ({ rule, p: parseMethodPattern(rule.pattern) }))
+    .filter((x): x is { rule: RuleRow; p: { ok: true; value: MethodPattern } } => x.p.ok)
+    .map((x) => ({ rule: x.rule, pattern: x.p.value }));
   if (declared === undefined) {
     return {
       declared: undefined,
       withoutRule: [],
       onlyWildcard: [],
-      inAuditMode: rules.filter((r) => r.mode === 'audit').map((r) => String(r.pattern)),
-      withoutRateLimit: rules.filter((r) => !enforcedRate(r)).map((r) => String(r.pattern)),
+      inAuditMode: rules.filter((r) => r.mode === 'audit').map((r) => r.pattern),
+      withoutRateLimit: rules.filter((r) => !r.hasRateLimit).map((r) => r.pattern),
     };
   }
   const withoutRule: string[] = [];
@@ -213,7 +232,7 @@ export function coverage(rules: readonly GrpcRuleView[], declared: readonly stri
     }
     if (match.pattern.kind === 'any') onlyWildcard.push(method);
     if (match.rule.mode === 'audit') inAuditMode.push(method);
-    if (!enforcedRate(match.rule)) withoutRateLimit.push(method);
+    if (!match.rule.hasRateLimit) withoutRateLimit.push(method);
   }
   return { declared, withoutRule, onlyWildcard, inAuditMode, withoutRateLimit };
 }
@@ -229,9 +248,3 @@ function sumBy(text: string, name: string, label: string): Record<string, number
   return out;
 }
 
-function duration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
