@@ -1,13 +1,15 @@
 // `meshward run` with `workers` > 1 (DESIGN §3), the primary process (CONTROL path): its
 // worker pool (worker-pool.ts) runs the whole sidecar N times on shared listeners; the primary
 // serves the admin endpoints for all of them (metrics merged), brokers memory rate limits,
-// and drains every worker on SIGTERM/SIGINT. No call passes through it.
+// writes the audit log — one hash chain for all workers (records carry `worker`; docs/audit.md)
+// — and drains every worker on SIGTERM/SIGINT. No call passes through it.
 
 import { startAdminServer } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
 import { TokenBroker } from '../ratelimit/token-broker.js';
+import { openAuditLog, type AuditLog } from '../telemetry/audit-log.js';
 import { renderSingle } from '../telemetry/metric-family.js';
 import { MetricsMerger } from '../telemetry/metrics-merge.js';
 import { MAX_KEYS_PER_RULE } from './limits.js';
@@ -21,7 +23,25 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
   const sweeper = setInterval(() => broker.sweep(), BROKER_SWEEP_MS);
   sweeper.unref();
   const merger = new MetricsMerger();
-  const pool = new WorkerPool({ config, count, lease: (req) => broker.lease(req), onGone: (n) => merger.retire(n) });
+  // The workers' audit records, chained in the order they arrive (each worker's in its order).
+  let audit: AuditLog;
+  try {
+    audit = openAuditLog(config.audit);
+  } catch (err) {
+    log.error('startup failed', { error: (err as Error).message });
+    clearInterval(sweeper);
+    return 1;
+  }
+  const pool = new WorkerPool({
+    config,
+    count,
+    lease: (req) => broker.lease(req),
+    onAudit: (slot, records, dropped) => {
+      audit.noteDropped(dropped);
+      for (const record of records) audit.write({ ...record, worker: slot });
+    },
+    onGone: (n) => merger.retire(n),
+  });
 
   /** Each live worker's newest metrics, merged (a worker that does not answer keeps its last). */
   const refreshMetrics = async (): Promise<void> => {
@@ -46,6 +66,8 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
       return (
         merger.render() +
         renderSingle('meshward_workers', 'Worker processes ready to serve (config workers).', 'gauge', pool.readyCount) +
+        renderSingle('meshward_audit_records_written_total', 'Audit records written.', 'counter', audit.stats.written) +
+        renderSingle('meshward_audit_records_dropped_total', 'Audit records dropped because the destination fell behind.', 'counter', audit.stats.dropped) +
         renderSingle('meshward_worker_restarts_total', 'Workers restarted after exiting unexpectedly.', 'counter', pool.restarts)
       );
     },
@@ -65,6 +87,7 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
   const stop = async (): Promise<boolean> => {
     const clean = await pool.stop();
     clearInterval(sweeper);
+    await audit.close();
     await admin.close();
     return clean;
   };
@@ -74,7 +97,11 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
     await stop();
     return startCode;
   }
-  process.on('SIGHUP', () => pool.signal('SIGHUP'));
+  process.on('SIGHUP', () => {
+    log.info('reopening log files', { signal: 'SIGHUP' });
+    audit.reopen();
+    pool.signal('SIGHUP');
+  });
   const first = pool.slots[0]!;
   log.info('meshward ready', {
     inbound: first.inbound,

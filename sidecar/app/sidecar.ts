@@ -21,7 +21,7 @@ import type { HttpExchange } from '../proxy/http-exchange.js';
 import { startInboundListener, type InboundListener } from '../proxy/inbound-listener.js';
 import { OutboundRoutes } from '../proxy/outbound-routes.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
-import { AuditLog } from '../telemetry/audit-log.js';
+import { openAuditLog, type AuditSink } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
 import { InflightCalls } from '../telemetry/inflight-calls.js';
 import { relaxedDefaults } from './relaxed-defaults.js';
@@ -50,6 +50,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
+  readonly audit?: AuditSink & { close?(): Promise<void> };
 }
 
 /** Upstream pools and routes get this long to finish their streams after the listeners drained. */
@@ -71,7 +73,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
       ? await (await import('../catalog/declarations.js')).openDeclarations(catalogSources)
       : undefined;
-  const audit = new AuditLog(config.audit.file);
+  const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? localAudit!;
   const relaxed = relaxedDefaults(config);
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
 
@@ -103,7 +106,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     { name: 'jwt authn', run: () => authn?.close() },
     { name: 'limits', run: () => limits?.close() },
     { name: 'telemetry', run: () => telemetry?.shutdown() }, // spans of the drained calls, bounded
-    { name: 'audit log', run: () => audit.close() },
+    { name: 'audit log', run: () => audit.close?.() },
     { name: 'admin', run: () => admin?.close() },
   ]);
 
@@ -116,7 +119,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   }
 
   try {
-    telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+    telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
     authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
     const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
     const metrics = telemetry.metrics;
@@ -230,7 +233,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     inbound: inboundListener.address,
     admin: admin.address,
     outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
+    reopenLogs: () => localAudit?.reopen(),
     stop: () => teardown.run(),
   };
 }

@@ -1,6 +1,6 @@
 // The worker processes of `workers` > 1 (CONTROL path, in the primary): forks N workers on
-// shared listeners (node:cluster, round-robin), answers their questions over the IPC channel
-// (config, token leases), asks them for admin views, restarts one that dies (bounded, with
+// shared listeners (node:cluster, round-robin), answers their messages over the IPC channel
+// (config, token leases, audit records), asks them for admin views, restarts one that dies (bounded, with
 // backoff) and stops them all on shutdown. No call passes through it. The primary's assembly
 // around it: primary.ts.
 
@@ -8,6 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { SidecarConfig } from '../config/schema.js';
 import { log } from '../core/log.js';
 import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
+import type { AuditRecord } from '../telemetry/audit-log.js';
 import { WORKER_ENV, type FromWorker, type ToWorker, type WorkerView } from './worker-channel.js';
 
 /** More unexpected exits than this within RESTART_WINDOW_MS stop the sidecar (exit 1). */
@@ -36,6 +37,8 @@ export interface WorkerPoolOptions {
   readonly count: number;
   /** A worker's lease request (memory rate limits shared by the workers). */
   readonly lease: (req: LeaseRequest) => LeaseGrant;
+  /** A worker's audit records, in its order; `dropped`: records it dropped before them. */
+  readonly onAudit: (slot: number, records: readonly AuditRecord[], dropped: number) => void;
   /** A worker exited: its last numbers are kept, it is no longer asked. */
   readonly onGone: (slot: number) => void;
 }
@@ -141,6 +144,9 @@ export class WorkerPool {
         return;
       case 'reply':
         this.#replies.get(msg.id)?.({ value: msg.value, error: msg.error });
+        return;
+      case 'audit':
+        this.#opts.onAudit(slot.n, msg.records, msg.dropped);
         return;
       case 'ready':
         if (slot.worker !== worker || slot.state !== 'starting') return;
