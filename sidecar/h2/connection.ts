@@ -81,7 +81,8 @@ export class H2Connection implements FrameSink {
   private draining = false;
   private closing = false;
   private closeError: ConnectionError | undefined;
-  private idleSince = performance.now();
+  /** Streams opened so far: the idle check looks for no change between its ticks. */
+  private opened = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Free for the connection's owner (the peer identity of a listener, a pool's bookkeeping). */
@@ -160,6 +161,7 @@ export class H2Connection implements FrameSink {
     stream.handler = handler;
     this.streams.set(stream.id, stream);
     this.ownStreams++;
+    this.opened++;
     this.sendHeaders(stream, headers, endStream);
     return stream;
   }
@@ -365,10 +367,7 @@ export class H2Connection implements FrameSink {
     this.streams.delete(stream.id);
     if ((stream.id & 1) === (this.role === 'server' ? 1 : 0)) this.peerStreams--;
     else this.ownStreams--;
-    if (this.activeStreams === 0) {
-      this.idleSince = performance.now();
-      if (this.goawaySent >= 0 || this.goawayReceived >= 0) this.endSocketSoon();
-    }
+    if (this.activeStreams === 0 && (this.goawaySent >= 0 || this.goawayReceived >= 0)) this.endSocketSoon();
   }
 
   private remember(id: number, byPeer: boolean): void {
@@ -582,6 +581,7 @@ export class H2Connection implements FrameSink {
     stream.remoteEnded = endStream;
     this.streams.set(sid, stream);
     this.peerStreams++;
+    this.opened++;
     this.handler.onStream?.(this, stream, list, head, endStream);
     if (stream.handler === undefined && !stream.closed) this.resetStream(stream, ErrorCode.REFUSED_STREAM, false);
   }
@@ -776,7 +776,7 @@ export class H2Connection implements FrameSink {
     this.closing = true;
     this.reader.stop();
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.idleTimer);
+    clearInterval(this.idleTimer);
     const open = [...this.streams.values()];
     for (const s of open) this.closeStream(s);
     for (const s of open) s.handler?.onReset(s, code, false);
@@ -807,18 +807,26 @@ export class H2Connection implements FrameSink {
     this.destroy(ErrorCode.CANCEL);
   }
 
-  /** One timer per connection, re-armed lazily: the hot path only stamps `idleSince`. */
+  /**
+   * The idle timeout without a clock read per stream: a timer ticks four times per timeout;
+   * four ticks in a row with no stream open and none opened in between close the
+   * connection (so it goes after 1 to 1.25 timeouts of idleness).
+   */
   private armIdleTimer(): void {
     const ms = this.options.idleTimeoutMs;
     if (ms <= 0 || this.closing) return;
-    const check = (): void => {
-      if (this.closing) return;
-      const idleFor = performance.now() - this.idleSince;
-      if (this.activeStreams === 0 && idleFor >= ms) return this.close();
-      this.idleTimer = setTimeout(check, this.activeStreams === 0 ? ms - idleFor : ms);
-      this.idleTimer.unref();
-    };
-    this.idleTimer = setTimeout(check, ms);
+    let quietTicks = 0;
+    let seen = this.opened;
+    this.idleTimer = setInterval(() => {
+      if (this.closing) return clearInterval(this.idleTimer);
+      const quiet = this.activeStreams === 0 && this.opened === seen;
+      seen = this.opened;
+      quietTicks = quiet ? quietTicks + 1 : 0;
+      if (quietTicks >= 4) {
+        clearInterval(this.idleTimer);
+        this.close();
+      }
+    }, Math.max(1, ms / 4));
     this.idleTimer.unref();
   }
 }
