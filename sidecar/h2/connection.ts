@@ -175,6 +175,14 @@ export class H2Connection implements FrameSink {
 
   private writeHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void {
     stream.headersSent = true;
+    // What the caller was told, for observers (server streams): :status and grpc-status.
+    if (this.role === 'server') {
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i]!;
+        if (name === ':status') stream.sentStatus = Number(headers[i + 1]);
+        else if (name === 'grpc-status') stream.sentGrpcStatus = headers[i + 1];
+      }
+    }
     const block = this.encoder.encode(headers, FRAME_HEADER_BYTES);
     this.push(headersFrames(stream.id, block, endStream, this.remote.maxFrameSize));
     if (endStream) this.endLocal(stream);
@@ -296,6 +304,7 @@ export class H2Connection implements FrameSink {
 
   resetStream(stream: H2Stream, code: number, notify: boolean): void {
     if (stream.closed) return;
+    stream.resetCode = code;
     if (!this.closing) this.push(rstStreamFrame(stream.id, code));
     this.remember(stream.id, false);
     this.closeStream(stream);
@@ -617,6 +626,8 @@ export class H2Connection implements FrameSink {
     const stream = this.streams.get(sid);
     if (stream === undefined) return;
     const code = buf.readUInt32BE(p);
+    stream.resetCode = code;
+    stream.resetByPeer = true;
     this.remember(sid, true);
     this.closeStream(stream);
     stream.handler?.onReset(stream, code, true);
@@ -778,7 +789,10 @@ export class H2Connection implements FrameSink {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.idleTimer);
     const open = [...this.streams.values()];
-    for (const s of open) this.closeStream(s);
+    for (const s of open) {
+      s.resetCode = code;
+      this.closeStream(s);
+    }
     for (const s of open) s.handler?.onReset(s, code, false);
     this.endSocketSoon();
   }

@@ -54,8 +54,10 @@ export class StreamRelay<R = never> implements StreamHandler {
     readonly down: H2Stream,
     private readonly events: RelayEvents<R> = {},
     private readonly hooks?: RelayHooks<R>,
+    /** false: the caller's stream keeps its handler (an exchange), which passes its events on. */
+    takeDown = true,
   ) {
-    down.handler = this;
+    if (takeDown) down.handler = this;
     if (hooks?.messageChecks !== undefined || hooks?.requestPacers !== undefined) {
       this.requestLane = new RelayLane<R>({
         pacers: hooks.requestPacers,
