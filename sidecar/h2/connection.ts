@@ -81,7 +81,8 @@ export class H2Connection implements FrameSink {
   private draining = false;
   private closing = false;
   private closeError: ConnectionError | undefined;
-  private idleSince = performance.now();
+  /** Streams opened so far: the idle check looks for no change between its ticks. */
+  private opened = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Free for the connection's owner (the peer identity of a listener, a pool's bookkeeping). */
@@ -160,6 +161,7 @@ export class H2Connection implements FrameSink {
     stream.handler = handler;
     this.streams.set(stream.id, stream);
     this.ownStreams++;
+    this.opened++;
     this.sendHeaders(stream, headers, endStream);
     return stream;
   }
@@ -173,6 +175,14 @@ export class H2Connection implements FrameSink {
 
   private writeHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void {
     stream.headersSent = true;
+    // What the caller was told, for observers (server streams): :status and grpc-status.
+    if (this.role === 'server') {
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i]!;
+        if (name === ':status') stream.sentStatus = Number(headers[i + 1]);
+        else if (name === 'grpc-status') stream.sentGrpcStatus = headers[i + 1];
+      }
+    }
     const block = this.encoder.encode(headers, FRAME_HEADER_BYTES);
     this.push(headersFrames(stream.id, block, endStream, this.remote.maxFrameSize));
     if (endStream) this.endLocal(stream);
@@ -294,6 +304,7 @@ export class H2Connection implements FrameSink {
 
   resetStream(stream: H2Stream, code: number, notify: boolean): void {
     if (stream.closed) return;
+    stream.resetCode = code;
     if (!this.closing) this.push(rstStreamFrame(stream.id, code));
     this.remember(stream.id, false);
     this.closeStream(stream);
@@ -365,10 +376,7 @@ export class H2Connection implements FrameSink {
     this.streams.delete(stream.id);
     if ((stream.id & 1) === (this.role === 'server' ? 1 : 0)) this.peerStreams--;
     else this.ownStreams--;
-    if (this.activeStreams === 0) {
-      this.idleSince = performance.now();
-      if (this.goawaySent >= 0 || this.goawayReceived >= 0) this.endSocketSoon();
-    }
+    if (this.activeStreams === 0 && (this.goawaySent >= 0 || this.goawayReceived >= 0)) this.endSocketSoon();
   }
 
   private remember(id: number, byPeer: boolean): void {
@@ -582,6 +590,7 @@ export class H2Connection implements FrameSink {
     stream.remoteEnded = endStream;
     this.streams.set(sid, stream);
     this.peerStreams++;
+    this.opened++;
     this.handler.onStream?.(this, stream, list, head, endStream);
     if (stream.handler === undefined && !stream.closed) this.resetStream(stream, ErrorCode.REFUSED_STREAM, false);
   }
@@ -617,6 +626,8 @@ export class H2Connection implements FrameSink {
     const stream = this.streams.get(sid);
     if (stream === undefined) return;
     const code = buf.readUInt32BE(p);
+    stream.resetCode = code;
+    stream.resetByPeer = true;
     this.remember(sid, true);
     this.closeStream(stream);
     stream.handler?.onReset(stream, code, true);
@@ -776,9 +787,12 @@ export class H2Connection implements FrameSink {
     this.closing = true;
     this.reader.stop();
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.idleTimer);
+    clearInterval(this.idleTimer);
     const open = [...this.streams.values()];
-    for (const s of open) this.closeStream(s);
+    for (const s of open) {
+      s.resetCode = code;
+      this.closeStream(s);
+    }
     for (const s of open) s.handler?.onReset(s, code, false);
     this.endSocketSoon();
   }
@@ -807,18 +821,26 @@ export class H2Connection implements FrameSink {
     this.destroy(ErrorCode.CANCEL);
   }
 
-  /** One timer per connection, re-armed lazily: the hot path only stamps `idleSince`. */
+  /**
+   * The idle timeout without a clock read per stream: a timer ticks four times per timeout;
+   * four ticks in a row with no stream open and none opened in between close the
+   * connection (so it goes after 1 to 1.25 timeouts of idleness).
+   */
   private armIdleTimer(): void {
     const ms = this.options.idleTimeoutMs;
     if (ms <= 0 || this.closing) return;
-    const check = (): void => {
-      if (this.closing) return;
-      const idleFor = performance.now() - this.idleSince;
-      if (this.activeStreams === 0 && idleFor >= ms) return this.close();
-      this.idleTimer = setTimeout(check, this.activeStreams === 0 ? ms - idleFor : ms);
-      this.idleTimer.unref();
-    };
-    this.idleTimer = setTimeout(check, ms);
+    let quietTicks = 0;
+    let seen = this.opened;
+    this.idleTimer = setInterval(() => {
+      if (this.closing) return clearInterval(this.idleTimer);
+      const quiet = this.activeStreams === 0 && this.opened === seen;
+      seen = this.opened;
+      quietTicks = quiet ? quietTicks + 1 : 0;
+      if (quietTicks >= 4) {
+        clearInterval(this.idleTimer);
+        this.close();
+      }
+    }, Math.max(1, ms / 4));
     this.idleTimer.unref();
   }
 }

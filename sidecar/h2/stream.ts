@@ -54,6 +54,12 @@ export class H2Stream {
   /** END_STREAM goes with the last pending DATA; trailers go after it. */
   pendingEnd = false;
   pendingTrailers: readonly string[] | undefined = undefined;
+  /** Server streams: the :status and grpc-status we sent (0 / undefined: none yet). */
+  sentStatus = 0;
+  sentGrpcStatus: string | undefined = undefined;
+  /** RST_STREAM code, when the stream was reset (by us, or by the peer: `resetByPeer`). */
+  resetCode: number | undefined = undefined;
+  resetByPeer = false;
   /** content-length of the peer's message (-1 when absent) and DATA octets received (§8.1.1). */
   expectedLength = -1;
   receivedLength = 0;
