@@ -14,13 +14,14 @@ import type { PolicySnapshot } from '../policy/model.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { CallObservers } from '../pipeline/observers.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { H2UpstreamPool } from '../h2/upstream-pool.js';
+import type { CodecExchange } from '../proxy/codec-exchange.js';
+import { CodecGrpcForwarder } from '../proxy/codec-grpc-forwarder.js';
+import { startCodecListener, type Listener } from '../proxy/codec-listener.js';
 import type { GraphqlForwarder } from '../proxy/graphql-forwarder.js';
-import { GrpcForwarder } from '../proxy/grpc-forwarder.js';
-import type { H2Exchange } from '../proxy/h2-exchange.js';
 import type { HttpExchange } from '../proxy/http-exchange.js';
-import { startInboundListener, type InboundListener } from '../proxy/inbound-listener.js';
 import { OutboundRoutes } from '../proxy/outbound-routes.js';
-import { UpstreamPool } from '../proxy/upstream-pool.js';
+import { logReachability, upstreamH2Options } from '../proxy/upstream-options.js';
 import { openAuditLog, type AuditSink } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
 import { InflightCalls } from '../telemetry/inflight-calls.js';
@@ -83,12 +84,12 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let telemetry: Telemetry | undefined;
   let authn: ReturnType<typeof jwtAuthnFilterFor> | undefined;
   let admin: AdminServer | undefined;
-  let pool: UpstreamPool | undefined;
+  let pool: H2UpstreamPool | undefined;
   let limits: Limits | undefined;
   let graphqlForwarder: GraphqlForwarder | undefined;
   let routes: OutboundRoutes | undefined;
-  let inbound: InboundListener | undefined;
-  let outbound: InboundListener | undefined;
+  let inbound: Listener | undefined;
+  let outbound: Listener | undefined;
   const drainMs = config.shutdown.drainTimeout;
   /** Calls in flight on every listener, so a drain can say how many finished and how many were cut. */
   const inflight = new InflightCalls();
@@ -135,7 +136,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       }),
     );
 
-    pool = new UpstreamPool(config.inbound.app);
+    const app = config.inbound.app;
+    pool = new H2UpstreamPool({ host: app.host, port: app.port, onReachability: logReachability(`${app.host}:${app.port}`) }, upstreamH2Options);
     limits = await createLimits(config.rateLimit, opts.workers);
     metrics.addCollector(limits.metrics);
     // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
@@ -153,8 +155,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       countRejection: metrics.countRateLimitRejection,
       graphqlPath: graphqlConfig?.path,
     });
-    const grpcForwarder = new GrpcForwarder(pool, identity.spiffeId);
-    const grpc = new Pipeline<H2Exchange>({
+    const grpcForwarder = new CodecGrpcForwarder(pool, identity.spiffeId);
+    const grpc = new Pipeline<CodecExchange>({
       protocol: 'grpc',
       filters: chains.grpc,
       observers: inboundObservers,
@@ -177,7 +179,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     }
     const onInbound = inboundRoutes(grpc, graphql);
     inbound = await listening('inbound', 'inbound.listen', config.inbound.listen, () =>
-      startInboundListener({
+      startCodecListener({
         listen: config.inbound.listen,
         mtls: config.inbound.mtls,
         trustDomain: config.identity.trustDomain,
@@ -192,7 +194,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const outboundConfig = config.outbound;
     if (outboundConfig !== undefined) {
       const outboundRoutes = (routes = new OutboundRoutes(outboundConfig.routes, identities));
-      const pipeline = new Pipeline<H2Exchange>({
+      const pipeline = new Pipeline<CodecExchange>({
         protocol: 'grpc',
         filters: outboundChain({ maxTimeoutMs: config.inbound.maxTimeout, maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes, routes: outboundRoutes }),
         observers: new CallObservers([...telemetry.outboundObservers, inflight]),
@@ -201,7 +203,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         forward: (call, exchange) => outboundRoutes.lookup(exchange.headers.get(':authority'))!.forwarder.forward(call, exchange),
       });
       outbound = await listening('outbound', 'outbound.listen', outboundConfig.listen, () =>
-        startInboundListener({
+        startCodecListener({
           listen: outboundConfig.listen,
           mtls: 'none',
           trustDomain: config.identity.trustDomain,

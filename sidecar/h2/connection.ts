@@ -363,7 +363,7 @@ export class H2Connection implements FrameSink {
   private finishStream(stream: H2Stream): void {
     if (stream.closed) return;
     this.closeStream(stream);
-    stream.handler?.onClose(stream);
+    stream.handler?.onComplete(stream);
   }
 
   private closeStream(stream: H2Stream): void {

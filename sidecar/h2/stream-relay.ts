@@ -201,7 +201,7 @@ export class StreamRelay<R = never> implements StreamHandler {
     this.finish();
   }
 
-  onClose(stream: H2Stream): void {
+  onComplete(stream: H2Stream): void {
     if (stream === this.down) {
       // The caller's side is done: if the app's is not (it still sends), it is cut off.
       this.stopLanes();

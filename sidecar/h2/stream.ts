@@ -19,13 +19,13 @@ export interface StreamHandler {
   /**
    * The stream ended abnormally: reset by the peer (`byPeer`), by us for a protocol error,
    * or because the connection closed (`code` is then the GOAWAY's or INTERNAL_ERROR).
-   * Called at most once, and never after `onClose`.
+   * Called at most once, and never after `onComplete`.
    */
   onReset(stream: H2Stream, code: number, byPeer: boolean): void;
   /** Queued DATA of `bytes` octets went out (window opened): pass the credit on. */
   onSent(stream: H2Stream, bytes: number): void;
   /** Both sides ended the stream cleanly. */
-  onClose(stream: H2Stream): void;
+  onComplete(stream: H2Stream): void;
 }
 
 export class H2Stream {
