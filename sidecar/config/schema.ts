@@ -44,6 +44,12 @@ export function createSidecarConfigSchema(baseDir: string) {
     maxHeaderListBytes: byteSize(1024, 65536).prefault(16384),
     maxHeaderPairs: z.int().min(8).max(256).default(64),
     handshakeTimeout: duration({ positive: true }).prefault('10s'),
+    firstRequestTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A new connection (after TLS) must have sent its first complete request head within this time.' }),
+    requestHeadersTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A request head (HTTP/2 header block, HTTP/1.1 request line and headers), once begun, must be complete within this time.' }),
     idleTimeout: duration({ positive: true }).prefault('5m'),
     maxResetsPerConnection: z
       .int()
