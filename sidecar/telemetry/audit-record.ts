@@ -31,10 +31,11 @@ export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): Audit
   return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
-/** The record of a refused call. */
+/** The record of a refused call: the status the caller saw (HTTP for GraphQL, gRPC where there is one). */
 export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
-  return record(ctx, 'deny', rejection.reason, rejection.rule, wire.grpcStatus ?? wire.httpStatus, rejection.detail);
+  const status = ctx.protocol === 'graphql' ? wire.httpStatus : wire.grpcStatus ?? wire.httpStatus;
+  return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */
