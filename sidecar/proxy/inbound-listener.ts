@@ -126,6 +126,9 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = HTTP1_CHECK_INTERVAL_MS;
     h1.keepAliveTimeout = 5_000;
     h1.maxHeadersCount = limits.maxHeaderPairs;
+    // Over it, Node answers 431 and closes the connection (HTTP/1.1 cannot read past it).
+    // http.Server takes it as an option; Http2SecureServer reads the property.
+    (server as { maxHeaderSize?: number }).maxHeaderSize = limits.maxHeaderListBytes;
     h1.maxRequestsPerSocket = 1000;
   };
   const h2c = (): http2.Http2Server => {
