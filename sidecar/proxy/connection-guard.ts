@@ -28,7 +28,7 @@ const RESET_WINDOW_MS = 10_000;
 /** The sweep runs at least this often; shorter timeouts make it run more often. */
 const MAX_SWEEP_MS = 1_000;
 const MIN_SWEEP_MS = 50;
-/** A probe whose PING is neither sent nor acknowledged this long ends a connection without streams. */
+/** A probe PING not acknowledged this long ends the connection (gRPC's keepalive timeout is 20 s too). */
 const PROBE_TIMEOUT_MS = 20_000;
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
@@ -222,7 +222,11 @@ export class SessionWatch {
         log.debug('connection closed: HTTP/2 session no longer sends (connection error)');
         return this.end(NGHTTP2_NO_ERROR);
       }
-      if (now - probe.sentAt >= PROBE_TIMEOUT_MS && this.active === 0) {
+      if (this.peerGone()) {
+        log.debug('connection closed: the peer reset it while the session was not reading');
+        return this.end(NGHTTP2_NO_ERROR);
+      }
+      if (now - probe.sentAt >= PROBE_TIMEOUT_MS) {
         log.debug('connection closed: PING not answered', { timeoutMs: PROBE_TIMEOUT_MS });
         return this.end(NGHTTP2_NO_ERROR);
       }
@@ -254,6 +258,15 @@ export class SessionWatch {
     if (this.session.state.outboundQueueSize === 0 || socket.bytesWritten !== probe.bytesWritten) return false;
     const pending = socket._handle?.writeQueueSize;
     return pending === undefined ? this.active === 0 : pending === 0;
+  }
+
+  /**
+   * The TCP connection is gone (reset by the peer) although the socket is open: a session
+   * that stopped reading never sees the reset, and a write it left pending never completes.
+   */
+  private peerGone(): boolean {
+    const handle = (this.session.socket as unknown as { _handle?: { getpeername?: (out: object) => number } | null })._handle;
+    return typeof handle?.getpeername === 'function' && handle.getpeername({}) !== 0;
   }
 
   /** GOAWAY with `code`, then the session and its socket are destroyed (the descriptor is freed). */
