@@ -3,6 +3,7 @@
 // process becomes the primary (workers.ts) and each worker runs the sidecar (worker-channel.ts).
 
 import { parseArgs } from 'node:util';
+import { DeclarationsLoadError } from '../catalog/declarations-load-error.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { log, setLogFields } from '../core/log.js';
 import { SchemaLoadError } from '../graphql/schema-load-error.js';
@@ -10,16 +11,29 @@ import { PolicyLoadError } from '../policy/policy-store.js';
 import { untilShutdown } from './until-shutdown.js';
 import { announceReady, configFromPrimary, workerSidecarOptions, workerSlot } from './worker-channel.js';
 
+const USAGE = `usage: meshward run --config FILE
+
+runs the sidecar with the configuration FILE (YAML, kind: Sidecar; see docs/configuration.md)
+exit codes: 0 clean shutdown after SIGTERM/SIGINT (in-flight calls drained), 2 invalid config,
+policies or GraphQL schema at startup, 1 any other fatal error
+signals: SIGTERM/SIGINT drain and stop, SIGHUP reopens the audit log file
+`;
+
 export async function runRunCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
   try {
-    configPath = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help === true) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    configPath = values.config;
   } catch (err) {
-    process.stderr.write(`meshward run: ${(err as Error).message}\nusage: meshward run --config FILE\n`);
+    process.stderr.write(`meshward run: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   if (configPath === undefined) {
-    process.stderr.write('meshward run: --config FILE is required\n');
+    process.stderr.write(`meshward run: --config FILE is required\n${USAGE}`);
     return 2;
   }
 
@@ -49,6 +63,10 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     }
     if (err instanceof SchemaLoadError) {
       process.stderr.write(`meshward: invalid GraphQL schema\n${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof DeclarationsLoadError) {
+      process.stderr.write(`meshward: invalid catalog declarations (catalog.protos)\n${err.message}\n`);
       return 2;
     }
     log.error('startup failed', { error: (err as Error).message });

@@ -78,6 +78,7 @@ test('a minimal file gets every default', () => {
     rateLimit: { store: 'memory', redis: { url: 'redis://127.0.0.1:6379', failMode: 'closed', timeout: 50 } },
     telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
+    catalog: { protos: [], undeclared: 'deny', zombieAfter: 30 * 86_400_000 },
     shutdown: { drainTimeout: 20_000 },
     workers: 1,
   };
@@ -135,6 +136,27 @@ test('relative paths resolve against the config file folder, absolute ones stay'
   assert.deepEqual(fromRelative.policies, [resolve('deploy/policies'), '/srv/policies/a.yaml']);
   assert.equal(fromRelative.audit.file, resolve('deploy/logs/audit.jsonl'));
   assert.equal(dirname(fromRelative.audit.file), resolve('deploy/logs'));
+});
+
+test('credentials in an OTLP or JWKS URL: refused, said so plainly, the secret never printed', () => {
+  for (const [yaml, path] of [
+    ['telemetry:\n  otlp: { endpoint: "https://user:s3cr3t-token@collector.example.com:4318" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "http://:s3cr3t-token@collector:4318/v1/traces" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "ftp://user:s3cr3t-token@collector" }\n', '/telemetry/otlp/endpoint'],
+  ] as const) {
+    const problems = problemsOf(MIN + yaml);
+    const text = problems.join('\n');
+    assert.doesNotMatch(text, /s3cr3t/, 'the secret is never echoed');
+    assert.match(text, new RegExp(`${path}: credentials in the URL are not allowed .*OTEL_EXPORTER_OTLP_HEADERS`));
+  }
+});
+
+test('two listeners on one port are a config error naming both keys; port 0 and distinct hosts are fine', () => {
+  expectProblem(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:7000\n'), 'sidecar.yaml:1:1: /admin/listen: admin.listen 127.0.0.1:7000 is also inbound.listen (127.0.0.1:7000)');
+  expectProblem(MIN + 'admin: { listen: "127.0.0.1:7443" }\n', 'sidecar.yaml:10:18: /admin/listen: admin.listen 127.0.0.1:7443 is also inbound.listen (0.0.0.0:7443)');
+  expectProblem(MIN + 'outbound: { listen: "127.0.0.1:7000" }\n', 'sidecar.yaml:10:21: /outbound/listen: outbound.listen 127.0.0.1:7000 is also admin.listen');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:0\n') + 'admin: { listen: "127.0.0.1:0" }\n', 'sidecar.yaml');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.2:7000\n'), 'sidecar.yaml');
 });
 
 test('an unknown key is reported at the key, with did-you-mean for a close match', () => {
@@ -285,5 +307,5 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     if (typeof node.items === 'object' && node.items !== null) walk(node.items as Record<string, unknown>, `${path}/*`);
   };
   walk(json, '');
-  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp']);
+  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/catalog/stateFile']);
 });

@@ -2,6 +2,7 @@
 // or a limit in audit mode that would have refused).
 
 import { wireReplies } from '../core/codes.js';
+import { graphqlStatus } from '../core/reply.js';
 import type { CallInfo, GraphqlCallInfo, Rejection } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
 import { callFacts } from '../policy/authz-filter.js';
@@ -34,7 +35,7 @@ export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): Audit
 /** The record of a refused call: the status the caller saw (HTTP for GraphQL, gRPC where there is one). */
 export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
-  const status = ctx.protocol === 'graphql' ? wire.httpStatus : wire.grpcStatus ?? wire.httpStatus;
+  const status = ctx.protocol === 'graphql' ? graphqlStatus(rejection.code, ctx.headers.accept) : wire.grpcStatus ?? wire.httpStatus;
   return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail);
 }
 
