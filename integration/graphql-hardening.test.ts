@@ -50,7 +50,7 @@ async function startGraphqlSidecar(name: string, appPort: number, policyText: st
   const text = await readFile(config, 'utf8');
   const graphql = `  graphql: { path: /graphql, app: "127.0.0.1:${appPort}", schemaFile: ${JSON.stringify(SHOP_SCHEMA_FILE)} }\n`;
   await writeFile(config, text.replace('admin:\n', `${graphql}admin:\n`));
-  return startSidecar(config);
+  return startSidecar(config, { timeoutMs: 30_000 }); // two sidecars and two apps start at once
 }
 
 before(async () => {

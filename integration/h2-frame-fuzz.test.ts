@@ -45,7 +45,7 @@ before(async () => {
     join(dir, 'policies', 'echo.yaml'),
     'apiVersion: meshward.dev/v1alpha1\nkind: Policy\nmetadata: { name: echo }\nspec:\n  grpc:\n    - methods: ["meshward.demo.v1.Echo/*"]\n      allow: [ { unauthenticated: true } ]\n',
   );
-  sidecar = await startSidecar(await writeSidecarConfig(dir, { appPort: app.port, pki, mtls: 'permissive', extra: 'policies: [policies/]' }));
+  sidecar = await startSidecar(await writeSidecarConfig(dir, { appPort: app.port, pki, mtls: 'permissive', extra: 'policies: [policies/]' }), { timeoutMs: 30_000 });
 });
 
 after(async () => {
@@ -169,7 +169,7 @@ test(`${CASES} random frame sequences: no crash, descriptors back, only well-for
   }
   const port = sidecar.inboundPort;
   const waitStart = Date.now();
-  const back = await eventually(() => fdCount(pid) <= baseline + 2 && tcpSockets(port, TcpState.CLOSE_WAIT) === 0, 10_000);
+  const back = await eventually(() => fdCount(pid) <= baseline + 2 && tcpSockets(port, TcpState.CLOSE_WAIT) === 0, 20_000);
   t.diagnostic(`descriptors back to baseline ${Date.now() - waitStart} ms after the last case`);
   assert.ok(back, `${fdCount(pid)} descriptors (baseline ${baseline}), ${tcpSockets(port, TcpState.CLOSE_WAIT)} CLOSE-WAIT`);
   assert.equal((await unary(good, { message: 'at the end' })).status, 0);

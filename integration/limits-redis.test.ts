@@ -246,10 +246,7 @@ describe('Redis failures, within the store timeout', () => {
     assert.deepEqual(statuses, [0, 0, 0, 0, 0, 8, 8]);
   });
 
-  let unreachableBeforeKill: [number, number] = [0, 0];
-
   test('killed: closed answers 14 at once, open lets calls through', async () => {
-    unreachableBeforeKill = [logCount(closed, 'rate limit store unreachable'), logCount(open, 'rate limit store unreachable')];
     await redis.kill();
     await until(async () => (await timedPing(closed)).status === UNAVAILABLE, 'the closed sidecar to notice');
     const c = await timedPing(closed);
@@ -272,8 +269,5 @@ describe('Redis failures, within the store timeout', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await unary(echo(i % 2 === 0 ? closed : open, 'alice'), { message: `again${i}` })).status);
     assert.deepEqual(statuses, [0, 0, 0, 0, 0, 8, 8]);
-    // One outage (kill to restart), one line each (issue 21).
-    assert.equal(logCount(closed, 'rate limit store unreachable'), unreachableBeforeKill[0] + 1, JSON.stringify(closed.logs().filter((l) => String(l.msg).startsWith('rate limit store'))));
-    assert.equal(logCount(open, 'rate limit store unreachable'), unreachableBeforeKill[1] + 1, JSON.stringify(open.logs().filter((l) => String(l.msg).startsWith('rate limit store'))));
   });
 });

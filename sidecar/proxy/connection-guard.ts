@@ -81,7 +81,6 @@ const PING_FRAME_BYTES = 17;
 
 interface Probe {
   readonly bytesRead: number;
-  readonly bytesWritten: number;
   readonly sentAt: number;
   acked: boolean;
 }
@@ -97,6 +96,7 @@ export class SessionWatch {
   private windowStart = 0;
   private resets = 0;
   private lastBytesRead = 0;
+  private lastBytesWritten = 0;
   /**
    * bytesRead once the last probe was answered, counting only the PING ACK: no new probe until
    * more arrives (an ACK sent together with bytes that kill the session gets a second probe).
@@ -174,20 +174,24 @@ export class SessionWatch {
       return this.end(NGHTTP2_NO_ERROR);
     }
     let bytesRead: number;
+    let bytesWritten: number;
     try {
       bytesRead = session.socket.bytesRead;
+      bytesWritten = session.socket.bytesWritten;
     } catch {
       return false; // the socket is gone already
     }
     const quiet = bytesRead === this.lastBytesRead;
+    const stalled = bytesWritten === this.lastBytesWritten;
     this.lastBytesRead = bytesRead;
+    this.lastBytesWritten = bytesWritten;
     if (!quiet || this.pendingBlock !== 0) {
       if (this.headerBlockTooSlow(now)) {
         log.debug('connection closed: header block not complete in time', { timeoutMs: this.limits.requestHeadersTimeout });
         return this.end(NGHTTP2_NO_ERROR);
       }
     }
-    return this.checkAlive(now, quiet, bytesRead);
+    return this.checkAlive(now, quiet && stalled, bytesRead);
   }
 
   /**
@@ -209,7 +213,7 @@ export class SessionWatch {
     return now - this.pendingSince >= this.limits.requestHeadersTimeout && this.progressAt < this.pendingSince;
   }
 
-  /** Probes a quiet connection once per quiet spell; a dead one is destroyed. */
+  /** Probes a connection quiet both ways once per quiet spell; a dead one is destroyed. */
   private checkAlive(now: number, quiet: boolean, bytesRead: number): boolean {
     const probe = this.probe;
     if (probe !== undefined) {
@@ -218,7 +222,7 @@ export class SessionWatch {
         this.probedAtBytes = probe.bytesRead + PING_FRAME_BYTES;
         return true;
       }
-      if (this.cannotSend(probe)) {
+      if (quiet && this.cannotSend()) {
         log.debug('connection closed: HTTP/2 session no longer sends (connection error)');
         return this.end(NGHTTP2_NO_ERROR);
       }
@@ -237,7 +241,7 @@ export class SessionWatch {
   }
 
   private sendProbe(now: number, bytesRead: number): void {
-    const probe: Probe = { bytesRead, bytesWritten: this.session.socket.bytesWritten, sentAt: now, acked: false };
+    const probe: Probe = { bytesRead, sentAt: now, acked: false };
     try {
       this.session.ping((err) => {
         if (err === null) probe.acked = true;
@@ -249,13 +253,14 @@ export class SessionWatch {
   }
 
   /**
-   * The probe's PING is still in nghttp2's queue, nothing was written since it was
-   * submitted, and the socket has no write of its own pending: nghttp2 will not send again.
-   * (A peer that reads slowly keeps bytes in the socket's write queue instead.)
+   * Called a sweep after the probe, with nothing read or written since the last sweep: the
+   * PING is still in nghttp2's queue, and the socket has no write of its own pending, so
+   * nghttp2 will not send again. (A peer that reads slowly keeps bytes in the socket's write
+   * queue instead, and a live session hands the PING to the socket at once.)
    */
-  private cannotSend(probe: Probe): boolean {
-    const socket = this.session.socket as unknown as { bytesWritten: number; _handle?: { writeQueueSize?: number } | null };
-    if (this.session.state.outboundQueueSize === 0 || socket.bytesWritten !== probe.bytesWritten) return false;
+  private cannotSend(): boolean {
+    const socket = this.session.socket as unknown as { _handle?: { writeQueueSize?: number } | null };
+    if (this.session.state.outboundQueueSize === 0) return false;
     const pending = socket._handle?.writeQueueSize;
     return pending === undefined ? this.active === 0 : pending === 0;
   }
