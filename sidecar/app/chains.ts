@@ -12,6 +12,7 @@ import { graphqlFieldFilter } from '../filters/graphql-field-filter.js';
 import { eachOperation } from '../filters/graphql-operation.js';
 import { graphqlRequestFilter } from '../filters/graphql-request-filter.js';
 import { grpcRequestFilter } from '../filters/grpc-request-filter.js';
+import { headerSizeFilter } from '../filters/header-size-filter.js';
 import { identityFilter } from '../filters/identity-filter.js';
 import type { RejectionCounter } from '../filters/limit-take.js';
 import { messageSizeFilter } from '../filters/message-size-filter.js';
@@ -52,6 +53,7 @@ export function inboundChains(p: InboundChainParts): { readonly grpc: readonly C
     // GraphQL over HTTP: the same head, then the body phase (the body read whole, ≤ bodyBytes).
     graphql: [
       graphqlEndpointFilter(p.graphqlPath ?? '/graphql'), // the endpoint's path (404 otherwise) and its rule
+      headerSizeFilter(p.maxHeaderListBytes), // a header list over the bound is 431
       identity,
       p.authn,
       authzFilter({ allowAnyAuthenticated: false }), // the endpoint's allow / deny

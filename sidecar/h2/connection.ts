@@ -81,10 +81,15 @@ export class H2Connection implements FrameSink {
   private draining = false;
   private closing = false;
   private closeError: ConnectionError | undefined;
-  /** Streams opened so far: the idle check looks for no change between its ticks. */
+  /** Streams opened so far: the idle check looks for no change between its sweeps. */
   private opened = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly openedAt = performance.now();
+  /** When the header block being received began (its first octets), or 0. */
+  private blockSince = 0;
+  /** Idle tracking across sweeps: streams opened at the last sweep, and since when nothing is open. */
+  private sweptOpened = 0;
+  private idleFrom = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
   /** Free for the connection's owner (the peer identity of a listener, a pool's bookkeeping). */
   user: unknown = undefined;
   /**
@@ -104,7 +109,7 @@ export class H2Connection implements FrameSink {
       ...defaultSettings(),
       headerTableSize: options.headerTableSize,
       enablePush: false,
-      maxConcurrentStreams: role === 'server' ? options.maxConcurrentStreams : defaultSettings().maxConcurrentStreams,
+      maxConcurrentStreams: role === 'server' ? (options.advertisedMaxConcurrentStreams ?? options.maxConcurrentStreams) : defaultSettings().maxConcurrentStreams,
       initialWindowSize: options.streamWindow,
       maxHeaderListSize: options.maxHeaderListSize,
     };
@@ -116,7 +121,7 @@ export class H2Connection implements FrameSink {
     this.out = new OutputBatch(socket);
 
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    socket.on('data', this.onSocketData);
     socket.on('drain', () => this.drainBlocked());
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.closeError ??= { code: ErrorCode.INTERNAL_ERROR, detail: `socket: ${err.code ?? err.message}`, byPeer: true };
@@ -129,8 +134,11 @@ export class H2Connection implements FrameSink {
       this.out.push(windowUpdateFrame(0, options.connectionWindow - DEFAULT_WINDOW));
       this.recvWindow = options.connectionWindow;
     }
-    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), options.handshakeTimeoutMs);
-    this.handshakeTimer.unref();
+    if (!options.externalSweep) {
+      const timeouts = [options.handshakeTimeoutMs, options.firstRequestTimeoutMs, options.requestHeadersTimeoutMs, options.idleTimeoutMs].filter((t) => t > 0);
+      this.sweepTimer = setInterval(() => this.sweep(performance.now()), sweepPeriod(Math.min(...timeouts)));
+      this.sweepTimer.unref();
+    }
   }
 
   get isClosed(): boolean {
@@ -582,7 +590,7 @@ export class H2Connection implements FrameSink {
     if (badPriority) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     if (decoded === DecodeResult.TOO_LARGE) return this.streamError(sid, ErrorCode.ENHANCE_YOUR_CALM, undefined);
     // §5.1.2: over the limit, this stream alone is refused; the others go on.
-    if (this.peerStreams >= this.local.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined);
+    if (this.peerStreams >= this.options.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined);
     const head = emptyRequestHead();
     if (checkRequest(list, head) !== undefined) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     const stream = new H2Stream(this, sid, this.remote.initialWindowSize, this.local.initialWindowSize);
@@ -662,8 +670,6 @@ export class H2Connection implements FrameSink {
     this.push(SETTINGS_ACK);
     if (!this.settingsReceived) {
       this.settingsReceived = true;
-      clearTimeout(this.handshakeTimer);
-      this.armIdleTimer();
       this.handler.onReady?.(this);
     }
     if (delta > 0) this.drainBlocked();
@@ -786,8 +792,7 @@ export class H2Connection implements FrameSink {
     if (this.closing) return;
     this.closing = true;
     this.reader.stop();
-    clearTimeout(this.handshakeTimer);
-    clearInterval(this.idleTimer);
+    clearInterval(this.sweepTimer);
     const open = [...this.streams.values()];
     for (const s of open) {
       s.resetCode = code;
@@ -815,32 +820,45 @@ export class H2Connection implements FrameSink {
     this.handler.onClose?.(this, this.closeError);
   }
 
-  private onHandshakeTimeout(): void {
-    if (this.settingsReceived || this.closing) return;
-    this.closeError = { code: ErrorCode.SETTINGS_TIMEOUT, detail: 'no preface and SETTINGS in time', byPeer: false };
-    this.destroy(ErrorCode.CANCEL);
+  /**
+   * The timeouts, checked every few hundred ms by one timer (this connection's, or its
+   * listener's for all of them): the preface and SETTINGS, the first request head (server),
+   * a header block once begun (slowloris), and idleness — no stream open, none opened — for
+   * `idleTimeoutMs` (give or take a sweep).
+   */
+  sweep(now: number): void {
+    if (this.closing) return;
+    const o = this.options;
+    if (!this.settingsReceived && now - this.openedAt >= o.handshakeTimeoutMs) {
+      this.closeError = { code: ErrorCode.SETTINGS_TIMEOUT, detail: 'no preface and SETTINGS in time', byPeer: false };
+      return this.destroy(ErrorCode.CANCEL);
+    }
+    if (this.role === 'server' && o.firstRequestTimeoutMs > 0 && this.lastPeerStreamId === 0 && now - this.openedAt >= o.firstRequestTimeoutMs) {
+      return void this.fail(ErrorCode.NO_ERROR, 'no request in time');
+    }
+    if (o.requestHeadersTimeoutMs > 0 && this.blockSince !== 0 && now - this.blockSince >= o.requestHeadersTimeoutMs) {
+      return void this.fail(ErrorCode.NO_ERROR, 'header block not complete in time');
+    }
+    if (o.idleTimeoutMs > 0 && this.settingsReceived) {
+      if (this.activeStreams === 0 && this.opened === this.sweptOpened) {
+        if (this.idleFrom === 0) this.idleFrom = now;
+        else if (now - this.idleFrom >= o.idleTimeoutMs) this.close();
+      } else this.idleFrom = 0;
+      this.sweptOpened = this.opened;
+    }
   }
 
-  /**
-   * The idle timeout without a clock read per stream: a timer ticks four times per timeout;
-   * four ticks in a row with no stream open and none opened in between close the
-   * connection (so it goes after 1 to 1.25 timeouts of idleness).
-   */
-  private armIdleTimer(): void {
-    const ms = this.options.idleTimeoutMs;
-    if (ms <= 0 || this.closing) return;
-    let quietTicks = 0;
-    let seen = this.opened;
-    this.idleTimer = setInterval(() => {
-      if (this.closing) return clearInterval(this.idleTimer);
-      const quiet = this.activeStreams === 0 && this.opened === seen;
-      seen = this.opened;
-      quietTicks = quiet ? quietTicks + 1 : 0;
-      if (quietTicks >= 4) {
-        clearInterval(this.idleTimer);
-        this.close();
-      }
-    }, Math.max(1, ms / 4));
-    this.idleTimer.unref();
-  }
+  /** Reads frames; notes when a header block begins or ends (the request headers timeout). */
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.reader.push(chunk);
+    const partial = this.reader.partialType;
+    if (this.block !== undefined || partial === FrameType.HEADERS || partial === FrameType.CONTINUATION) {
+      if (this.blockSince === 0) this.blockSince = performance.now();
+    } else if (this.blockSince !== 0) this.blockSince = 0;
+  };
+}
+
+/** How often a connection checks its timeouts: a quarter of the shortest, within 50 ms .. 1 s. */
+export function sweepPeriod(shortestMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(shortestMs / 4)));
 }

@@ -20,6 +20,17 @@ export interface H2Options {
   readonly maxContinuations: number;
   /** Preface and SETTINGS must arrive within this (ms). */
   readonly handshakeTimeoutMs: number;
+  /** Server: the first request head must be complete within this after the connection opened (ms; 0 = no limit). */
+  readonly firstRequestTimeoutMs: number;
+  /** A header block, once begun (its first octets), must be complete within this (ms; 0 = no limit). */
+  readonly requestHeadersTimeoutMs: number;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS as announced, when it should differ from the limit that is
+   * enforced (streams between the two are refused one by one, REFUSED_STREAM).
+   */
+  readonly advertisedMaxConcurrentStreams: number | undefined;
+  /** The timeouts are checked by the owner's `sweep(now)` calls (a listener's one timer), not a timer per connection. */
+  readonly externalSweep: boolean;
   /** A connection without streams for this long is closed with GOAWAY NO_ERROR (ms; 0 = never). */
   readonly idleTimeoutMs: number;
   /** The socket holds this many octets not yet taken by the kernel: DATA waits (ms of a slow reader). */
@@ -38,6 +49,10 @@ export const DEFAULT_H2_OPTIONS: H2Options = Object.freeze({
   connectionWindow: 1 << 20,
   maxContinuations: 32,
   handshakeTimeoutMs: 10_000,
+  firstRequestTimeoutMs: 0,
+  requestHeadersTimeoutMs: 0,
+  advertisedMaxConcurrentStreams: undefined,
+  externalSweep: false,
   idleTimeoutMs: 300_000,
   congestionBytes: 256 * 1024,
   maxUnwrittenBytes: 4 << 20,

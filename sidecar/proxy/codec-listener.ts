@@ -10,7 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { HostPort } from '../core/host-port.js';
 import { log } from '../core/log.js';
-import { H2Connection } from '../h2/connection.js';
+import { H2Connection, sweepPeriod } from '../h2/connection.js';
 import { DEFAULT_FLOOD_LIMITS } from '../h2/flood-guard.js';
 import type { RequestHead } from '../h2/header-rules.js';
 import { h2Options, type H2Options } from '../h2/options.js';
@@ -24,6 +24,8 @@ export interface ListenerLimits {
   readonly maxHeaderListBytes: number;
   readonly maxHeaderPairs: number;
   readonly handshakeTimeout: number;
+  readonly firstRequestTimeout: number;
+  readonly requestHeadersTimeout: number;
   readonly idleTimeout: number;
   readonly maxResetsPerConnection: number;
 }
@@ -53,15 +55,26 @@ export interface Listener {
   close(drainMs: number): Promise<void>;
 }
 
-/** The codec's settings for a listener's `limits` (sidecar config) — built once. */
+/** HTTP/1.1 timeouts are checked this often (Node's default, 30 s, would stretch them). */
+const HTTP1_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * The codec's settings for a listener's `limits` (sidecar config) — built once. Twice the
+ * stream limit is announced (as the node:http2 listener did, so peers see the same SETTINGS);
+ * the streams in between are refused one by one, the others go on (RFC 9113 §5.1.2).
+ */
 export function listenerH2Options(limits: ListenerLimits): H2Options {
   return h2Options({
     maxConcurrentStreams: limits.maxConcurrentStreams,
+    advertisedMaxConcurrentStreams: limits.maxConcurrentStreams * 2,
     maxHeaderListSize: limits.maxHeaderListBytes,
     maxHeaderFields: limits.maxHeaderPairs,
     handshakeTimeoutMs: limits.handshakeTimeout,
+    firstRequestTimeoutMs: limits.firstRequestTimeout,
+    requestHeadersTimeoutMs: limits.requestHeadersTimeout,
     idleTimeoutMs: limits.idleTimeout,
     floods: { ...DEFAULT_FLOOD_LIMITS, resetsPer10s: limits.maxResetsPerConnection },
+    externalSweep: true,
   });
 }
 
@@ -70,6 +83,15 @@ export async function startCodecListener(opts: ListenerOptions): Promise<Listene
   const h2 = listenerH2Options(limits);
   const connections = new Set<H2Connection>();
   let closing = false;
+  // One timer checks every connection's timeouts (connection.ts `sweep`).
+  const sweeper = setInterval(
+    () => {
+      const now = performance.now();
+      for (const c of connections) c.sweep(now);
+    },
+    sweepPeriod(Math.min(limits.handshakeTimeout, limits.firstRequestTimeout, limits.requestHeadersTimeout, limits.idleTimeout)),
+  );
+  sweeper.unref();
 
   /** An HTTP/2 connection on a socket (TLS after its handshake, or plaintext). */
   const serveH2 = (socket: net.Socket, peer: PeerIdentity): void => {
@@ -110,8 +132,10 @@ export async function startCodecListener(opts: ListenerOptions): Promise<Listene
   let http1: http.Server | undefined;
   if (opts.onHttp1 !== undefined) {
     // HTTP/1.1 hardening, the counterpart of the codec's limits.
-    http1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes }, onRequest);
-    http1.headersTimeout = limits.handshakeTimeout;
+    // Over maxHeaderSize Node answers 431 and closes the connection (HTTP/1.1 cannot read past it).
+    http1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes, connectionsCheckingInterval: HTTP1_CHECK_INTERVAL_MS }, onRequest);
+    // headersTimeout also bounds a new connection that sends nothing (Node starts it at accept).
+    http1.headersTimeout = Math.min(limits.firstRequestTimeout, limits.requestHeadersTimeout);
     http1.requestTimeout = 60_000;
     http1.keepAliveTimeout = 5_000;
     http1.maxHeadersCount = limits.maxHeaderPairs;
@@ -190,6 +214,7 @@ export async function startCodecListener(opts: ListenerOptions): Promise<Listene
         for (const socket of http1Active.keys()) socket.destroy();
       }
       clearTimeout(timer);
+      clearInterval(sweeper);
       await stopped;
     },
   };

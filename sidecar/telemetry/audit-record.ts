@@ -4,6 +4,7 @@
 
 import { wireReplies } from '../core/codes.js';
 import type { Rejection } from '../core/filter.js';
+import { graphqlStatus } from '../core/reply.js';
 import { callFacts, type Call, type GraphqlCallInfo } from '../pipeline/call.js';
 import type { CallObserver } from '../pipeline/observers.js';
 import type { AuditRecord, AuditSink } from './audit-log.js';
@@ -31,10 +32,11 @@ export function auditedLimitRecord(ctx: Call, wouldRefuse: Rejection): AuditReco
   return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
-/** The record of a refused call. */
+/** The record of a refused call: the status the caller saw (HTTP for GraphQL, gRPC where there is one). */
 export function refusalRecord(ctx: Call, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
-  return record(ctx, 'deny', rejection.reason, rejection.rule, wire.grpcStatus ?? wire.httpStatus, rejection.detail);
+  const status = ctx.protocol === 'graphql' ? graphqlStatus(rejection.code, ctx.headers.get('accept')) : wire.grpcStatus ?? wire.httpStatus;
+  return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */
