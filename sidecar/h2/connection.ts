@@ -114,7 +114,7 @@ export class H2Connection implements FrameSink {
       maxHeaderListSize: options.maxHeaderListSize,
     };
     this.nextStreamId = role === 'client' ? 1 : 2;
-    this.decoder = new HpackDecoder(options.headerTableSize, options.maxHeaderListSize, options.maxHeaderFields);
+    this.decoder = new HpackDecoder(options.headerTableSize, options.refusedHeaderListSize ?? options.maxHeaderListSize, options.maxHeaderFields);
     this.encoder = new HpackEncoder(4096);
     this.floods = new FloodGuard(options.floods);
     this.reader = new FrameReader(this, this.local.maxFrameSize, role === 'server');
@@ -537,7 +537,7 @@ export class H2Connection implements FrameSink {
     block.bytes += length;
     // The whole block must be kept to decode it (HPACK state is shared by the connection):
     // bound it, in octets and frames, or the connection goes.
-    if (block.frames > this.options.maxContinuations || block.bytes > 2 * this.options.maxHeaderListSize + 1024) {
+    if (block.frames > this.options.maxContinuations || block.bytes > this.options.maxHeaderBlockBytes) {
       return void this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'header block over the CONTINUATION bounds');
     }
     block.parts.push(buf.subarray(p, p + length));

@@ -85,7 +85,8 @@ describe('floods end in GOAWAY ENHANCE_YOUR_CALM', () => {
   test('CONTINUATION flood: a header block over the size bound', async () => {
     const { peer } = await setup();
     const chunk = Buffer.alloc(16_000, 0x40);
-    peer.send(frame(FrameType.HEADERS, 0, 1, chunk), frame(FrameType.CONTINUATION, 0, 1, chunk), frame(FrameType.CONTINUATION, 0, 1, chunk));
+    // 6 × 16,000 octets: over the 80 KiB kept to decode one block.
+    peer.send(frame(FrameType.HEADERS, 0, 1, chunk), ...Array.from({ length: 5 }, () => frame(FrameType.CONTINUATION, 0, 1, chunk)));
     await peer.expectGoaway(ENHANCE_YOUR_CALM);
   });
   test('ordinary traffic stays well within every budget', async () => {

@@ -11,10 +11,11 @@ export class CodecHeaders implements CallHeaders {
 
   constructor(readonly pairs: readonly string[]) {}
 
+  /** The first value of `name`; `:authority` falls back to `host` (RFC 9113 §8.3.1: nginx's grpc_pass sends only host). */
   get(name: string): string | undefined {
     const p = this.pairs;
     for (let i = 0; i < p.length; i += 2) if (p[i] === name) return p[i + 1];
-    return undefined;
+    return name === ':authority' ? this.get('host') : undefined;
   }
 
   /** As Node builds it: duplicates joined with ", " ("; " for cookie), set-cookie as a list. */

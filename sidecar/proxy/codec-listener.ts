@@ -68,6 +68,8 @@ export function listenerH2Options(limits: ListenerLimits): H2Options {
     maxConcurrentStreams: limits.maxConcurrentStreams,
     advertisedMaxConcurrentStreams: limits.maxConcurrentStreams * 2,
     maxHeaderListSize: limits.maxHeaderListBytes,
+    // Up to twice the limit a request still reaches the chain, which answers it (431 / 8).
+    refusedHeaderListSize: limits.maxHeaderListBytes * 2,
     maxHeaderFields: limits.maxHeaderPairs,
     handshakeTimeoutMs: limits.handshakeTimeout,
     firstRequestTimeoutMs: limits.firstRequestTimeout,
@@ -140,6 +142,9 @@ export async function startCodecListener(opts: ListenerOptions): Promise<Listene
     http1.keepAliveTimeout = 5_000;
     http1.maxHeadersCount = limits.maxHeaderPairs;
     http1.maxRequestsPerSocket = 1000;
+    // This server never listens (connections are handed to it), but its header and request
+    // timeouts are enforced by a check that starts on 'listening': start it.
+    http1.emit('listening');
   }
 
   let secure: tls.Server | undefined;
