@@ -31,7 +31,7 @@ test('--once: one table of the calls made while it listened, busiest method firs
   assert.deepEqual(allowed.slice(2, 5), ['12', '0', '0']);
   assert.match(allowed[7]!, /^ns\/web\/sa\/frontend ×12$/);
   assert.deepEqual(row(lines, DENIED_METHOD)!.slice(2, 5), ['0', '3', '0']);
-  // 1 call a minute: the first of the three may pass, the others are limited.
+  // 1 call an hour: the first of the three may pass (if no test before used it), the others are limited.
   const limited = row(lines, LIMITED_METHOD)!.slice(2, 5).map(Number);
   assert.equal(limited[0]! + limited[2]!, 3);
   assert.ok(limited[2]! >= 2 && limited[1] === 0, String(limited));

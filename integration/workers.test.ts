@@ -28,10 +28,10 @@ spec:
   grpc:
     - methods: ["meshward.demo.v1.Echo/Unary"]
       allow: [ { principals: ["*"] } ]
-      rateLimit: { requests: ${GLOBAL_BUDGET}, per: 1m, by: global }
+      rateLimit: { requests: ${GLOBAL_BUDGET}, per: 1h, by: global }
     - methods: ["meshward.demo.v1.Admin/Ping"]
       allow: [ { principals: ["*"] } ]
-      rateLimit: { requests: ${PER_CALLER_BUDGET}, per: 1m, by: principal }
+      rateLimit: { requests: ${PER_CALLER_BUDGET}, per: 1h, by: principal }
     - methods: ["meshward.demo.v1.Echo/ClientStream"]
       allow: [ { principals: ["*"] } ]
 `;

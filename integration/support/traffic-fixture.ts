@@ -1,6 +1,6 @@
 // A sidecar with traffic to look at, for the tap / top / dashboard tests: the echo app, a
 // policy that allows one method, refuses another (no_allow_match) and rate-limits a third
-// (1 call a minute), tracing at 100% to a local OTLP receiver (so calls have trace ids), and
+// (1 call an hour), tracing at 100% to a local OTLP receiver (so calls have trace ids), and
 // `drive()` to make calls of each kind. Test support, not part of the sidecar.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,7 +27,7 @@ spec:
       allow: [ { principals: ["spiffe://cluster.local/ns/web/sa/frontend"] } ]
     - methods: ["${LIMITED_METHOD}"]
       allow: [ { principals: ["spiffe://cluster.local/ns/web/sa/frontend"] } ]
-      rateLimit: { requests: 1, per: 1m, by: principal }
+      rateLimit: { requests: 1, per: 1h, by: principal }
     - methods: ["${DENIED_METHOD}"]
       allow: [ { principals: ["spiffe://cluster.local/ns/ops/*"] } ]
 `;

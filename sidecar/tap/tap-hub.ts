@@ -9,6 +9,12 @@ import type { CallObserver, CallOutcome } from '../core/observer.js';
 import { tapEventOf, type TapEvent } from './tap-event.js';
 import { tapMatches, type TapFilter } from './tap-filter.js';
 
+export interface TapHubOptions {
+  readonly maxSubscribers?: number;
+  readonly maxBuffered?: number;
+  readonly recentRefusals?: number;
+}
+
 export const TAP_DEFAULTS = Object.freeze({
   /** More subscribers would each add per-call work; the next one gets 503. */
   maxSubscribers: 16,
@@ -109,7 +115,7 @@ export class TapHub implements CallObserver {
   readonly maxSubscribers: number;
   readonly maxBuffered: number;
 
-  constructor(opts: Partial<typeof TAP_DEFAULTS> = {}) {
+  constructor(opts: TapHubOptions = {}) {
     this.maxSubscribers = opts.maxSubscribers ?? TAP_DEFAULTS.maxSubscribers;
     this.maxBuffered = opts.maxBuffered ?? TAP_DEFAULTS.maxBuffered;
     this.#refusals = new Array<TapEvent | undefined>(opts.recentRefusals ?? TAP_DEFAULTS.recentRefusals).fill(undefined);
