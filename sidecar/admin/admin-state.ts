@@ -10,6 +10,8 @@ export interface AdminState {
   /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
   config(): unknown;
   policies(): unknown;
+  /** `/policies?rules=1`: every rule of the current snapshot. */
+  policyRules?(): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */
   metrics?(): Promise<string>;
   /** The dashboard's summary: identity, certificate expiry, mTLS mode, policies (admin/overview.ts). */

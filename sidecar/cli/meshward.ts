@@ -17,6 +17,9 @@ commands:
   tap --admin URL [--method M] [--principal P] [--decision D] [--json]
                            print a sidecar's calls as they end
   top --admin URL [--once] a live table of a sidecar's calls per method
+  version                  versions of meshward, Node.js and the dependencies (also --version)
+
+every command answers --help
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -27,10 +30,12 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
   tap: async (argv) => (await import('./tap.js')).runTapCommand(argv),
   top: async (argv) => (await import('./top.js')).runTopCommand(argv),
+  version: async (argv) => (await import('./version.js')).runVersionCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') return commands['version']!(rest);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
@@ -41,6 +46,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return command(rest);
+}
+
+// A reader that went away (`meshward policy explain ... | head -1`) is not an error: stop quietly.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
 }
 
 process.on('uncaughtException', (err) => {

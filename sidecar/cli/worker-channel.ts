@@ -14,7 +14,7 @@ import { TapRelay, type TapBatch } from '../tap/tap-relay.js';
 export const WORKER_ENV = 'MESHWARD_WORKER';
 
 /** What the primary may ask a worker for. */
-export type WorkerView = 'metrics' | 'config' | 'policies' | 'overview' | 'refusals';
+export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'overview' | 'refusals';
 
 /** Worker → primary. */
 export type FromWorker =
@@ -81,6 +81,7 @@ async function answer(id: number, what: WorkerView): Promise<void> {
       metrics: () => state.metrics?.(),
       config: () => state.config(),
       policies: () => state.policies(),
+      policyRules: () => state.policyRules?.(),
       overview: () => state.overview?.(),
       refusals: () => state.refusals?.(),
     };

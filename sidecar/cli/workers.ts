@@ -116,6 +116,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     notReadyReasons: () => (draining ? ['draining'] : readyCount() === 0 ? ['no worker ready'] : []),
     config: () => askAny('config'),
     policies: () => askAny('policies'),
+    policyRules: () => askAny('policyRules'),
     overview: async () => ({ ...((await askAny('overview')) as object), tap: tap.hub.stats }),
     refusals,
     tap,

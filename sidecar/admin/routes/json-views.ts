@@ -1,5 +1,5 @@
 // The JSON views of the admin listener (control path): /config (effective config, secrets
-// redacted), /policies (version, sources, last reload error), /overview and /refusals (the
+// redacted), /policies (version, sources, last reload error; `?rules=1`: every rule), /overview and /refusals (the
 // dashboard's), and any extra view the assembly adds (the primary's /workers).
 
 import type { AdminRoute } from '../admin-route.js';
@@ -13,7 +13,13 @@ export function jsonRoute(view: () => unknown): AdminRoute {
 export function viewRoutes(state: AdminState): Array<[string, AdminRoute]> {
   const routes: Array<[string, AdminRoute]> = [
     ['/config', jsonRoute(() => state.config())],
-    ['/policies', jsonRoute(() => state.policies())],
+    [
+      '/policies',
+      {
+        handle: (_req, res, url) =>
+          sendJson(res, url.searchParams.get('rules') === '1' && state.policyRules !== undefined ? state.policyRules() : state.policies()),
+      },
+    ],
   ];
   const { overview, refusals } = state;
   if (overview !== undefined) routes.push(['/overview', jsonRoute(() => overview.call(state))]);
