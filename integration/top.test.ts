@@ -26,7 +26,7 @@ test('--once: one table of the calls made while it listened, busiest method firs
   assert.equal(await top.exited(), 0, top.stderr.join('\n'));
   const lines = top.stdout;
   assert.match(lines[0]!, /^meshward top {2}http:\/\/127\.0\.0\.1:\d+ {2}last \d+ s {2}18 calls {2}\d\d:\d\d:\d\d$/);
-  assert.match(lines[1]!, /^METHOD +CALLS\/S  ALLOWED  DENIED  LIMITED  P50 MS  P99 MS  TOP CALLERS$/);
+  assert.match(lines[1]!, /^METHOD +CALLS\/S +ALLOWED +DENIED +LIMITED +P50 MS +P99 MS +TOP CALLERS$/);
   const allowed = row(lines, ALLOWED_METHOD)!;
   assert.deepEqual(allowed.slice(2, 5), ['12', '0', '0']);
   assert.match(allowed[7]!, /^ns\/web\/sa\/frontend ×12$/);
