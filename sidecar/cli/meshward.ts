@@ -17,6 +17,8 @@ commands:
   tap --admin URL [--method M] [--principal P] [--decision D] [--json]
                            print a sidecar's calls as they end
   top --admin URL [--once] a live table of a sidecar's calls per method
+  audit verify FILE...     check the audit log's hash chain (first broken record as FILE:LINE)
+  report --admin URL...    compliance report (HTML, JSON or Markdown) of running sidecars
   version                  versions of meshward, Node.js and the dependencies (also --version)
 
 every command answers --help
@@ -30,6 +32,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
   tap: async (argv) => (await import('./tap.js')).runTapCommand(argv),
   top: async (argv) => (await import('./top.js')).runTopCommand(argv),
+  audit: async (argv) => (await import('./audit.js')).runAuditCommand(argv),
+  report: async (argv) => (await import('./report.js')).runReportCommand(argv),
   version: async (argv) => (await import('./version.js')).runVersionCommand(argv),
 };
 
