@@ -4,8 +4,10 @@
 // with their filters (chains.ts) and forwarders, the listeners — and the one ordered teardown.
 
 import type { AddressInfo } from 'node:net';
-import { startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
+import { adminTlsFor, startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
+import { overviewOf } from '../admin/overview.js';
 import type { SidecarConfig } from '../config/schema.js';
+import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
 import { jwtAuthnFilterFor } from '../filters/jwt-authn-filter.js';
 import { IdentityStore } from '../identity/identity-store.js';
@@ -24,6 +26,8 @@ import { UpstreamPool } from '../proxy/upstream-pool.js';
 import { openAuditLog, type AuditSink } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
 import { InflightCalls } from '../telemetry/inflight-calls.js';
+import { TapHub } from '../tap/tap-hub.js';
+import { renderTapMetrics } from '../tap/tap-metrics.js';
 import { relaxedDefaults } from './relaxed-defaults.js';
 import { inboundChains, outboundChain } from './chains.js';
 import { configView } from './config-view.js';
@@ -92,6 +96,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const drainMs = config.shutdown.drainTimeout;
   /** Calls in flight on every listener, so a drain can say how many finished and how many were cut. */
   const inflight = new InflightCalls();
+  // Live calls for /tap and the dashboard (DESIGN §12): an observer that costs nothing without subscribers.
+  const tap = new TapHub();
+  const startedAt = new Date();
 
   // The one teardown, in stop order; a step whose part never started does nothing.
   const teardown = new Teardown([
@@ -121,17 +128,30 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   try {
     telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
     authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
-    const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
+    const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state, adminTlsFor(config, identities.current)));
     const metrics = telemetry.metrics;
     const tracing = effectiveTracing(telemetry.settings);
+    metrics.addCollector(() => renderTapMetrics(tap.stats));
+    // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+    const policyStatus = () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() });
     admin = await listening('admin', 'admin.listen', config.admin.listen, () =>
       serveAdmin({
         notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
         config: () => configView(config, { relaxedDefaults: relaxed, tracing, identity: identities.current }),
-        // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-        policies: () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() }),
+        policies: policyStatus,
         policyRules: () => describeRules(policies.current),
         metrics: () => metrics.render(),
+        overview: () =>
+          overviewOf({
+            config,
+            identity: () => identities.current,
+            policies: policyStatus,
+            tap: () => tap.stats,
+            inboundAddress: () => inbound && formatAddress(inbound.address),
+            startedAt,
+          }),
+        refusals: () => tap.recentRefusals(),
+        tap,
       }),
     );
 
@@ -144,7 +164,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const snapshots = new DataSnapshots({ policies, schema, registry: limits.registry });
 
     // Inbound: the gRPC pipeline, and the GraphQL one when configured (chains.ts has both orders).
-    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight]);
+    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight, tap]);
     const chains = inboundChains({
       maxTimeoutMs: config.inbound.maxTimeout,
       maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
@@ -217,8 +237,10 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   }
   const inboundListener = inbound;
   inboundUp = true;
+  const adminServer = admin;
   identities.onRotate((next) => {
     inboundListener.setIdentity(next);
+    adminServer.setIdentity(next);
     routes?.refresh();
   });
   identities.watch();
