@@ -25,6 +25,8 @@ export interface AuditRecord {
   readonly detail?: string;
   /** GraphQL calls, once analyzed: the operation type and name, and its computed cost (never the document). */
   readonly graphql?: { readonly operation_type: string | null; readonly operation_name: string | null; readonly cost: number | null; readonly operations: number };
+  /** Message validation: the ids of the protovalidate constraints a request message broke. */
+  readonly constraints?: readonly string[];
 }
 
 export interface AuditSink {
