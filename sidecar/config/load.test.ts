@@ -76,6 +76,7 @@ test('a minimal file gets every default', () => {
     rateLimit: { store: 'memory', redis: { url: 'redis://127.0.0.1:6379', failMode: 'closed', timeout: 50 } },
     telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
+    catalog: { protos: [], undeclared: 'deny', zombieAfter: 30 * 86_400_000 },
     shutdown: { drainTimeout: 20_000 },
     workers: 1,
   };
@@ -283,5 +284,5 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     if (typeof node.items === 'object' && node.items !== null) walk(node.items as Record<string, unknown>, `${path}/*`);
   };
   walk(json, '');
-  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp']);
+  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/catalog/stateFile']);
 });
