@@ -18,7 +18,7 @@ const ITERATIONS = 200_000;
 const ROUNDS = 5;
 
 const compiled = new CompiledDescriptors(testDescriptors());
-const registry = compiled.descriptors.registry;
+const registry = compiled.declarations.registry;
 const TOO_LARGE: Rejection = { code: 'MESSAGE_TOO_LARGE', reason: 'message_too_large' };
 
 /** The check a `validate: enforce` rule gives `input` (the bench fakes the method around it). */

@@ -1,46 +1,39 @@
-// What message validation compiles once per set of descriptors (CONTROL path): the declared
-// methods, one protovalidate validator (its plans are cached per message type), the services'
-// own CEL rules, and the checks of one policy rule (its pattern × the declared methods), each
-// warmed so a constraint that does not compile is found at load time, never on a call.
+// What message validation compiles once per snapshot of the API catalog's declarations
+// (catalog/declarations.ts, `catalog.protos`; CONTROL path): one protovalidate validator (its
+// plans are cached per message type), the services' own CEL rules, and the checks of one
+// policy rule (its pattern × the declared methods), each warmed so a constraint that does not
+// compile is found at load time, never on a call.
 
-import { create, type DescMethod, type DescService, type FileRegistry } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { CompilationError, createValidator, type Validator } from '@bufbuild/protovalidate';
+import type { Declarations, MethodDeclaration } from '../catalog/declarations-model.js';
 import type { ValidateRule } from '../policy/model.js';
 import { methodPatternMatches, type MethodPattern } from '../policy/patterns.js';
 import { collectCustomRules, type CustomRules } from './custom-rules.js';
 import { undecodableRejection, type MessageCheck } from './message-check.js';
 
-/** What validation reads of the API catalog's declarations (catalog/declarations.ts). */
-export interface Descriptors {
-  /** Every loaded file, buf/validate/validate.proto and google/protobuf/* included. */
-  readonly registry: FileRegistry;
-}
-
 export class CompiledDescriptors {
-  /** "package.Service/Method" → its descriptor, every declared method. */
-  readonly methods: ReadonlyMap<string, DescMethod>;
   readonly validator: Validator;
   readonly customRules: CustomRules;
   /** Input type name → why its constraints do not compile (memo of `compileProblem`). */
   readonly #problems = new Map<string, string | undefined>();
 
-  constructor(readonly descriptors: Descriptors) {
-    const registry = descriptors.registry;
-    const methods = new Map<string, DescMethod>();
-    for (const type of registry) {
-      if (type.kind !== 'service') continue;
-      for (const m of (type as DescService).methods) methods.set(`${type.typeName}/${m.name}`, m);
-    }
-    this.methods = methods;
-    // The registry lets protovalidate see predefined rules and unpack google.protobuf.Any.
-    this.validator = createValidator({ registry });
-    this.customRules = collectCustomRules(registry);
+  constructor(readonly declarations: Declarations) {
+    // The registry (every file, buf/validate and google/protobuf/* included) lets protovalidate
+    // see predefined rules and unpack google.protobuf.Any.
+    this.validator = createValidator({ registry: declarations.registry });
+    this.customRules = collectCustomRules(declarations.registry);
+  }
+
+  /** "package.Service/Method" → its declaration, every declared method. */
+  get methods(): ReadonlyMap<string, MethodDeclaration> {
+    return this.declarations.methods;
   }
 
   /** Declared methods a policy pattern matches, in declaration order. */
-  matching(pattern: MethodPattern): DescMethod[] {
-    const out: DescMethod[] = [];
-    for (const [name, m] of this.methods) if (methodPatternMatches(pattern, name)) out.push(m);
+  matching(pattern: MethodPattern): MethodDeclaration[] {
+    const out: MethodDeclaration[] = [];
+    for (const [name, m] of this.declarations.methods) if (methodPatternMatches(pattern, name)) out.push(m);
     return out;
   }
 
@@ -49,7 +42,7 @@ export class CompiledDescriptors {
    * not parse, a rule of the wrong type), or undefined. Validating an empty message builds and
    * caches the type's plan, so the first call does not pay for it.
    */
-  compileProblem(method: DescMethod): string | undefined {
+  compileProblem(method: MethodDeclaration): string | undefined {
     const input = method.input;
     if (this.#problems.has(input.typeName)) return this.#problems.get(input.typeName);
     const result = this.validator.validate(input, create(input));
@@ -65,13 +58,13 @@ export class CompiledDescriptors {
       // A type whose constraints do not compile cannot be checked: lint and reload refuse the
       // policy; if the protos changed under a loaded policy, its calls are refused (fail closed).
       if (this.compileProblem(m) !== undefined) continue;
-      const method = `${m.parent.typeName}/${m.name}`;
+      const method = m.name;
       checks.set(
         method,
         Object.freeze({
           method,
           input: m.input,
-          holdFirst: m.methodKind !== 'bidi_streaming',
+          holdFirst: !(m.clientStreaming && m.serverStreaming),
           rule: validate.rule,
           mode: validate.mode,
           validator: this.validator,

@@ -41,7 +41,7 @@ export function explainMessage(descriptors: CompiledDescriptors | undefined, met
   }
   let message;
   try {
-    message = fromJson(m.input, value, { registry: descriptors.descriptors.registry });
+    message = fromJson(m.input, value, { registry: descriptors.declarations.registry });
   } catch (err) {
     lines.push(`message    does not fit ${m.input.typeName} (undecodable_message): ${(err as Error).message}`);
     return done(validate?.mode === 'enforce');

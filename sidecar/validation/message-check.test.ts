@@ -24,8 +24,8 @@ function encode(desc: DescMessage, init: Record<string, unknown>): Uint8Array {
 }
 
 const place = checkOf('meshward.demo.v1.Orders/PlaceOrder');
-const Address = compiled.descriptors.registry.getMessage('meshward.demo.v1.Address')!;
-const LineItem = compiled.descriptors.registry.getMessage('meshward.demo.v1.LineItem')!;
+const Address = compiled.declarations.registry.getMessage('meshward.demo.v1.Address')!;
+const LineItem = compiled.declarations.registry.getMessage('meshward.demo.v1.LineItem')!;
 const valid = {
   orderId: 'o-123',
   customer: 'alice',

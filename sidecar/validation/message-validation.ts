@@ -3,39 +3,37 @@
 // at startup, on a policy reload, on a descriptor change (`prepare`) — and only looked up per
 // call. CONTROL path, except `checksFor` and the filter (DATA).
 
+import type { Declarations, DeclarationsSource } from '../catalog/declarations-model.js';
 import type { CallContext, Filter, FilterResult } from '../core/filter.js';
 import type { CompiledMethodRule, PolicySnapshot } from '../policy/model.js';
 import { parseMethodPattern } from '../policy/patterns.js';
 import { messageSizeLimit } from '../ratelimit/limit-rejections.js';
-import { CompiledDescriptors, type Descriptors } from './compiled-descriptors.js';
+import { CompiledDescriptors } from './compiled-descriptors.js';
 import { parseEncoding } from './inflate.js';
 import { undecodableRejection, type MessageCheck } from './message-check.js';
 import { RequestMessageGuard } from './request-message-guard.js';
 
-/** Where the descriptors come from: the API catalog's declarations store (reloaded on change). */
-export interface DescriptorSource {
-  readonly current: Descriptors | undefined;
-}
-
 interface RuleChecks {
-  readonly descriptors: Descriptors | undefined;
+  readonly declarations: Declarations;
   readonly checks: ReadonlyMap<string, MessageCheck>;
 }
 
 const NO_CHECKS: ReadonlyMap<string, MessageCheck> = new Map();
 
 export class MessageValidation {
-  readonly #compiled = new WeakMap<Descriptors, CompiledDescriptors>();
+  readonly #compiled = new WeakMap<Declarations, CompiledDescriptors>();
   readonly #byRule = new WeakMap<CompiledMethodRule, RuleChecks>();
 
-  constructor(private readonly source: DescriptorSource) {}
+  /** `source`: the API catalog's declarations store (reloaded on change). */
+  constructor(private readonly source: DeclarationsSource) {}
 
-  /** The compiled form of a descriptor set (memoized per set). CONTROL. */
-  compiled(descriptors: Descriptors): CompiledDescriptors {
-    let c = this.#compiled.get(descriptors);
+  /** The compiled form of a declarations snapshot (memoized); undefined when no catalog.protos is set. CONTROL. */
+  compiled(declarations: Declarations = this.source.current): CompiledDescriptors | undefined {
+    if (!declarations.grpcDeclared) return undefined;
+    let c = this.#compiled.get(declarations);
     if (c === undefined) {
-      c = new CompiledDescriptors(descriptors);
-      this.#compiled.set(descriptors, c);
+      c = new CompiledDescriptors(declarations);
+      this.#compiled.set(declarations, c);
     }
     return c;
   }
@@ -46,13 +44,14 @@ export class MessageValidation {
    * already for every rule of a loaded snapshot).
    */
   checksFor(rule: CompiledMethodRule): ReadonlyMap<string, MessageCheck> {
-    const descriptors = this.source.current;
+    const declarations = this.source.current;
     const known = this.#byRule.get(rule);
-    if (known !== undefined && known.descriptors === descriptors) return known.checks;
+    if (known !== undefined && known.declarations === declarations) return known.checks;
     const validate = rule.validate;
     const pattern = parseMethodPattern(rule.pattern);
-    const checks = validate === undefined || descriptors === undefined || !pattern.ok ? NO_CHECKS : this.compiled(descriptors).checksFor(pattern.value, validate);
-    this.#byRule.set(rule, { descriptors, checks });
+    const compiled = this.compiled(declarations);
+    const checks = validate === undefined || compiled === undefined || !pattern.ok ? NO_CHECKS : compiled.checksFor(pattern.value, validate);
+    this.#byRule.set(rule, { declarations, checks });
     return checks;
   }
 

@@ -10,7 +10,7 @@ import { testDescriptors } from './test-descriptors.js';
 
 const compiled = new CompiledDescriptors(testDescriptors());
 const TOO_LARGE: Rejection = Object.freeze({ code: 'MESSAGE_TOO_LARGE', reason: 'message_too_large' });
-const Chat = compiled.descriptors.registry.getMessage('meshward.test.v1.ChatLine')!;
+const Chat = compiled.declarations.registry.getMessage('meshward.test.v1.ChatLine')!;
 
 function frame(body: Uint8Array, flags = 0): Buffer {
   const out = Buffer.alloc(5 + body.length);

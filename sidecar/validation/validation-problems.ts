@@ -8,7 +8,7 @@ import type { LoadedPolicy } from '../policy/load.js';
 import { parseMethodPattern } from '../policy/patterns.js';
 import type { CompiledDescriptors } from './compiled-descriptors.js';
 
-/** `descriptors` undefined: the sidecar config sets no `catalog.protos`. */
+/** `descriptors` undefined: the sidecar config sets no `catalog.protos` (declarations.grpcDeclared is false). */
 export function validationProblems(policies: readonly LoadedPolicy[], descriptors: CompiledDescriptors | undefined): string[] {
   const problems: string[] = [];
   for (const policy of policies) {
@@ -32,7 +32,7 @@ export function validationProblems(policies: readonly LoadedPolicy[], descriptor
           const problem = descriptors.compileProblem(m);
           if (problem === undefined || reported.has(m.input.typeName)) continue;
           reported.add(m.input.typeName);
-          problems.push(policy.problem([...at, 'methods', j], `validate: the constraints of ${m.input.typeName} (the request of ${m.parent.typeName}/${m.name}) do not compile: ${problem}`));
+          problems.push(policy.problem([...at, 'methods', j], `validate: the constraints of ${m.input.typeName} (the request of ${m.name}) do not compile: ${problem}`));
         }
       });
     });
