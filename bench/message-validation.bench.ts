@@ -12,7 +12,7 @@ import { parseMethodPattern } from '../sidecar/policy/patterns.js';
 import { CompiledDescriptors } from '../sidecar/validation/compiled-descriptors.js';
 import { checkMessage, type MessageCheck } from '../sidecar/validation/message-check.js';
 import { RequestMessageGuard } from '../sidecar/validation/request-message-guard.js';
-import { testDescriptors } from '../sidecar/validation/test-descriptors.js';
+import { testDescriptors } from '../integration/support/demo-declarations.js';
 
 const ITERATIONS = 200_000;
 const ROUNDS = 5;

@@ -7,7 +7,7 @@ import { repoRoot } from '../../demo/repo-root.js';
 import { parseMethodPattern } from '../policy/patterns.js';
 import { CompiledDescriptors } from './compiled-descriptors.js';
 import { checkMessage, type MessageCheck } from './message-check.js';
-import { testDescriptors } from './test-descriptors.js';
+import { testDescriptors } from '../../integration/support/demo-declarations.js';
 
 const compiled = new CompiledDescriptors(testDescriptors());
 

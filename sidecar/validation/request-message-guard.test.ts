@@ -6,7 +6,7 @@ import type { Rejection } from '../core/filter.js';
 import { parseMethodPattern } from '../policy/patterns.js';
 import { CompiledDescriptors } from './compiled-descriptors.js';
 import { RequestMessageGuard, type GuardOptions } from './request-message-guard.js';
-import { testDescriptors } from './test-descriptors.js';
+import { testDescriptors } from '../../integration/support/demo-declarations.js';
 
 const compiled = new CompiledDescriptors(testDescriptors());
 const TOO_LARGE: Rejection = Object.freeze({ code: 'MESSAGE_TOO_LARGE', reason: 'message_too_large' });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { compilePolicies } from '../policy/compile.js';
 import { parsePolicySources, type LoadResult } from '../policy/load.js';
 import { CompiledDescriptors } from './compiled-descriptors.js';
-import { testDescriptors } from './test-descriptors.js';
+import { testDescriptors } from '../../integration/support/demo-declarations.js';
 import { validationProblems } from './validation-problems.js';
 
 const compiled = new CompiledDescriptors(testDescriptors());

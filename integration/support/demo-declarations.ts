@@ -1,9 +1,10 @@
-// Test support: the API catalog's declarations (catalog/declarations.ts, the sidecar's own
-// loader) of proto/ and validation's fixtures (testdata/), loaded once per test process.
+// The API catalog's declarations (sidecar/catalog/declarations.ts, the sidecar's own loader)
+// of proto/ and message validation's fixtures (sidecar/validation/testdata/), loaded once per
+// process. Test and benchmark support, not part of the sidecar.
 
 import { join } from 'node:path';
 import { repoRoot } from '../../demo/repo-root.js';
-import { loadDeclarations, type Declarations } from '../catalog/declarations.js';
+import { loadDeclarations, type Declarations } from '../../sidecar/catalog/declarations.js';
 
 let loaded: Declarations | undefined;
 
