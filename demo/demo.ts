@@ -69,7 +69,7 @@ inbound:
   graphql: { path: /graphql, app: 127.0.0.1:${shop.port}, schemaFile: ${JSON.stringify(SHOP_SCHEMA_FILE)} }
 admin:
   listen: 127.0.0.1:0
-policies: [${join(repoRoot, 'policies')}]
+policies: [${join(repoRoot, 'policies')}, ${join(repoRoot, 'demo', 'policies')}]   # the examples, and Orders with validate: enforce
 catalog:
   protos: [${join(repoRoot, 'proto')}]   # the services' .proto files: message validation reads their constraints
 jwt:
@@ -84,7 +84,9 @@ audit:
 `,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
-  const sidecar = await startSidecar(configFile);
+  // Readiness is awaited (bounded): loading the protos and compiling their validators takes a
+  // moment more on a busy machine.
+  const sidecar = await startSidecar(configFile, { timeoutMs: 30_000 });
   console.log(`   inbound (mTLS) ${sidecar.inbound}, admin http://${sidecar.admin}/readyz, app 127.0.0.1:${app.port}\n`);
 
   const rows: Row[] = [];

@@ -130,7 +130,8 @@ before(async () => {
   pki = await makePki(join(dir, 'pki'));
   app = await startEchoApp();
   const extra = `policies: [policies/]\naudit: { file: audit.log }\ncatalog: { protos: [${JSON.stringify(join(repoRoot, 'proto'))}] }\n`;
-  sidecar = await startSidecar(await writeSidecarConfig(dir, { appPort: app.port, pki, extra }));
+  // The protos are parsed and their validators compiled before the sidecar is ready.
+  sidecar = await startSidecar(await writeSidecarConfig(dir, { appPort: app.port, pki, extra }), { timeoutMs: 30_000 });
 });
 
 after(async () => {
