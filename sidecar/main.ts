@@ -19,7 +19,7 @@ import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type WorkerShare } from './ratelimit/limits.js';
-import { AuditLog } from './telemetry/audit-log.js';
+import { openAuditLog, type AuditSink } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
@@ -48,6 +48,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
+  readonly audit?: AuditSink & { close?(): Promise<void> };
 }
 
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
@@ -85,8 +87,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       validation.prepare(policies.current);
     });
   }
-  const audit = new AuditLog(config.audit.file);
-  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? localAudit!;
+  const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
@@ -194,7 +197,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     inbound: inbound.address,
     admin: admin.address,
     outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
+    reopenLogs: () => localAudit?.reopen(),
     stop() {
       stopping ??= (async () => {
         draining = true;
@@ -214,7 +217,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         authn.close();
         await limits.close();
         await telemetry.shutdown(); // spans of the drained calls, bounded
-        await audit.close();
+        await audit.close?.();
         await admin.close();
       })();
       return stopping;
