@@ -19,7 +19,7 @@ import { writeSidecarConfig } from './support/config-fixtures.js';
 import { closeAllClients, echoClient, importOrders, metadataRecord, ordersClient, placeOrder, unary } from './support/grpc-clients.js';
 import { grpcFrame, rawRequest } from './support/raw-h2.js';
 import { decodeStatusDetails } from './support/rpc-status.js';
-import { startSidecar, stopAll, type SidecarProcess } from './support/sidecar-process.js';
+import { runMeshward, startSidecar, stopAll, type SidecarProcess } from './support/sidecar-process.js';
 import { clientTls, makePki, type Pki } from './support/tls-fixtures.js';
 
 const OK = 0;
@@ -262,5 +262,10 @@ describe('reload', () => {
     assert.equal(record?.reason, 'invalid_message');
     assert.equal(record?.rule, 'orders:grpc[0]');
     assert.deepEqual([...(record?.constraints ?? [])].sort(), ['int32.gte_lte', 'string.min_len']);
+  });
+
+  test("the audit log's hash chain holds over the validation records", async () => {
+    const verified = await runMeshward(['audit', 'verify', auditFile]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });
 });
