@@ -71,6 +71,8 @@ export class Call {
   auditedLimit: Rejection | undefined = undefined;
   /** Set by the forwarder when meshward ends a call it had already forwarded (a body hook refused). */
   lateRejection: Rejection | undefined = undefined;
+  /** A request message check in audit mode that would have refused the call (it went on); recorded when the call ends. */
+  auditedMessage: Rejection | undefined = undefined;
 
   // ---- GraphQL ----
   /** The endpoint's combined rule, found by the endpoint filter (undefined: no policy names it). */
@@ -85,8 +87,8 @@ export class Call {
   // ---- what the relay of a streamed body must honour (core/body-hooks.ts) ----
   /** Every request chunk, before it is relayed (maxMessageBytes). */
   requestGuard: ChunkGuard | undefined = undefined;
-  /** Every complete request message, held until each guard passed it (message validation). */
-  messageGuards: MessageGuard[] | undefined = undefined;
+  /** Every request message, held until complete and checked (message validation; it bounds the size itself). */
+  messageGuard: MessageGuard | undefined = undefined;
   /** caller → app and app → caller pacing (bandwidth), in order. */
   requestPacers: Pacer[] | undefined = undefined;
   responsePacers: Pacer[] | undefined = undefined;

@@ -1,8 +1,10 @@
 // Forwards gRPC calls to one upstream (data path), byte for byte: request and response
 // messages are relayed with flow control end to end, metadata and trailers copied, the
 // deadline enforced, cancellation and resets passed on in both directions, and the call's
-// body hooks honoured. One `ForwardedCall` per call holds its state (grpc-js's call objects
-// are the model): each event of either stream has its own named handler.
+// body hooks honoured. A call with a message guard (message validation) relays only checked
+// request messages and, unless it is a bidi stream, the app's stream opens once the first one
+// passed (guarded-request.ts). One `ForwardedCall` per call holds its state (grpc-js's call
+// objects are the model): each event of either stream has its own named handler.
 
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Transform } from 'node:stream';
@@ -14,9 +16,9 @@ import { formatGrpcTimeout } from '../grpc/timeout.js';
 import type { Call } from '../pipeline/call.js';
 import { AssertedHeaders, isAssertedHeader } from './asserted-headers.js';
 import { discardRequestBody, type H2Exchange } from './h2-exchange.js';
-import { MessageGate } from './message-gate.js';
+import { GuardedRequest } from './guarded-request.js';
 import { PacingTransform } from './pacing-transform.js';
-import { relayThrough } from './relay.js';
+import { relayThrough, sinkThrough } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -40,14 +42,31 @@ export class GrpcForwarder {
 
   forward(call: Call, exchange: H2Exchange): void {
     if (exchange.closed) return;
+    const guard = call.messageGuard;
+    if (guard === undefined) return this.#open(call, exchange, undefined);
+    const request = new GuardedRequest(exchange.stream, guard);
+    if (!guard.holdFirst) return this.#open(call, exchange, request);
+    // Nothing reaches the app until the first request message passed: a refused one means the
+    // app never sees the call. The deadline runs meanwhile.
+    new FirstMessageWait(this, call, exchange, request).start();
+  }
+
+  /** Opens the app's stream and relays the call through it. */
+  #open(call: Call, exchange: H2Exchange, request: GuardedRequest | undefined): void {
     let up: ClientHttp2Stream;
     try {
       up = this.pool.request(this.requestHeaders(call, exchange.nodeHeaders));
     } catch {
+      request?.stop();
       replyGrpc(exchange, UNAVAILABLE);
       return;
     }
-    new ForwardedCall(call, exchange, up).start();
+    new ForwardedCall(call, exchange, up, request).start();
+  }
+
+  /** FirstMessageWait: the first message passed (or the caller sent none). */
+  openAfterFirst(call: Call, exchange: H2Exchange, request: GuardedRequest): void {
+    if (!exchange.closed) this.#open(call, exchange, request);
   }
 
   /** The caller's headers minus pseudo-headers, asserted ones and grpc-timeout; then meshward's. */
@@ -68,6 +87,48 @@ export class GrpcForwarder {
   }
 }
 
+/** A call whose app stream waits for its first request message to pass the message guard. */
+class FirstMessageWait {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly forwarder: GrpcForwarder,
+    private readonly call: Call,
+    private readonly exchange: H2Exchange,
+    private readonly request: GuardedRequest,
+  ) {}
+
+  start(): void {
+    const { call, request } = this;
+    this.#timer = setTimeout(this.onDeadline, Math.max(0, call.timeoutMs - (performance.now() - call.startedAt)));
+    this.exchange.stream.once('close', this.onCallerClose);
+    request.onRefuse = this.onRefused;
+    request.onFirst = this.onFirst;
+  }
+
+  readonly onDeadline = (): void => {
+    this.request.stop();
+    replyGrpc(this.exchange, DEADLINE);
+  };
+
+  readonly onCallerClose = (): void => {
+    clearTimeout(this.#timer);
+    this.request.stop();
+  };
+
+  readonly onRefused = (refusal: Rejection): void => {
+    clearTimeout(this.#timer);
+    this.call.lateRejection = this.call.rejection = refusal;
+    replyGrpc(this.exchange, refusal);
+  };
+
+  readonly onFirst = (): void => {
+    clearTimeout(this.#timer);
+    this.exchange.stream.removeListener('close', this.onCallerClose);
+    this.forwarder.openAfterFirst(this.call, this.exchange, this.request);
+  };
+}
+
 /** One call in flight between the caller's stream (`down`) and the app's (`up`). */
 export class ForwardedCall {
   readonly down: ServerHttp2Stream;
@@ -84,6 +145,8 @@ export class ForwardedCall {
     readonly call: Call,
     readonly exchange: H2Exchange,
     readonly up: ClientHttp2Stream,
+    /** The caller's request bytes through the message guard, when the call has one. */
+    readonly request: GuardedRequest | undefined,
   ) {
     this.down = exchange.stream;
   }
@@ -97,12 +160,20 @@ export class ForwardedCall {
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);
     down.on('close', this.onCallerClose);
-    relayThrough(down, this.#requestStages(), up, call.requestGuard, this.onRefused, STAGE_FAILED);
+    const request = this.request;
+    if (request === undefined) {
+      relayThrough(down, this.#requestStages(), up, call.requestGuard, this.onRefused, STAGE_FAILED);
+      return;
+    }
+    // The message guard holds messages up to the same maxMessageBytes the size guard checks.
+    request.onRefuse = this.onRefused;
+    request.attach(sinkThrough(this.#requestStages(), up, this.onRefused));
   }
 
   /** The deadline passed: cancel the app's side; the caller gets DEADLINE_EXCEEDED. */
   readonly onDeadline = (): void => {
     this.#settled = true;
+    this.request?.stop();
     this.up.close(NGHTTP2_CANCEL);
     if (!this.down.headersSent) return replyGrpc(this.exchange, DEADLINE);
     this.#trailers = grpcStatusTrailers(RejectCode.DEADLINE_EXCEEDED);
@@ -118,6 +189,7 @@ export class ForwardedCall {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
+    this.request?.stop();
     const { down, up, call } = this;
     // Detach `down` from its request stages first: destroying one it is piped into would
     // unpipe — and pause — `down` after the reply's discard resumed it, and a paused stream
@@ -184,17 +256,16 @@ export class ForwardedCall {
   /** Caller cancelled, reset or finished: stop the app's side too. */
   readonly onCallerClose = (): void => {
     clearTimeout(this.#timer);
+    this.request?.stop();
     const { down, up } = this;
     if (!up.closed && !up.destroyed) up.close(down.rstCode && down.rstCode !== 0 ? down.rstCode : NGHTTP2_CANCEL);
     this.#destroyStages();
   };
 
   #requestStages(): Transform[] | undefined {
-    const { messageGuards, requestPacers } = this.call;
-    if (messageGuards === undefined && requestPacers === undefined) return undefined;
-    const stages: Transform[] = [];
-    if (messageGuards !== undefined) stages.push(new MessageGate(messageGuards, this.onRefused));
-    if (requestPacers !== undefined) for (const p of requestPacers) stages.push(new PacingTransform(p));
+    const pacers = this.call.requestPacers;
+    if (pacers === undefined) return undefined;
+    const stages = pacers.map((p) => new PacingTransform(p));
     (this.#stages ??= []).push(...stages);
     return stages;
   }

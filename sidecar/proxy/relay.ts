@@ -1,9 +1,11 @@
 // Moves a call's streamed body from one node stream to another (data path), honouring the
 // call's body hooks (core/body-hooks.ts): the request ChunkGuard sees each chunk before it
-// is relayed; stages (message gate, pacing) sit between the two ends as Transforms.
+// is relayed; stages (pacing) sit between the two ends as Transforms. (The message guard's
+// own path is guarded-request.ts, which writes into sinkThrough.)
 
 import type { Readable, Transform, Writable } from 'node:stream';
 import type { ChunkGuard } from '../core/body-hooks.js';
+import { RejectCode } from '../core/codes.js';
 import type { Rejection } from '../core/filter.js';
 
 /**
@@ -79,3 +81,22 @@ export function relayThrough(
   relay(tail, dst);
   return tail;
 }
+
+/**
+ * Where bytes written by someone else (the guarded request) go on their way to `dst`: the
+ * first stage, the rest piped on and relayed into `dst`; or `dst` itself without stages.
+ */
+export function sinkThrough(stages: readonly Transform[] | undefined, dst: Writable, onRefused: (r: Rejection) => void, failed: Rejection = STAGE_FAILED): Writable {
+  if (stages === undefined || stages.length === 0) return dst;
+  let tail: Readable = stages[0]!;
+  stages[0]!.once('error', () => onRefused(failed));
+  for (let i = 1; i < stages.length; i++) {
+    const t = stages[i]!;
+    t.once('error', () => onRefused(failed));
+    tail = tail.pipe(t);
+  }
+  relay(tail, dst);
+  return stages[0]!;
+}
+
+const STAGE_FAILED: Rejection = Object.freeze({ code: RejectCode.INTERNAL, reason: 'transform_error' });
