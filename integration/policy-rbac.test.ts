@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile, writeFile as writeFileInPlace } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -227,12 +227,12 @@ describe('the policies endpoint and hot reload', () => {
 
   test('good → bad → good under load: no allowed call fails, the bad change is rejected whole', async () => {
     const file = join(policyDir, 'echo.yaml');
-    // Each change replaces the file whole (a dot-file renamed over it, as editors and Kubernetes
-    // ConfigMaps do): a loaded machine must not let the watcher read it half written.
-    const replace = async (text: string): Promise<void> => {
-      const tmp = join(policyDir, '.echo.yaml.next');
-      await writeFile(tmp, text);
-      await rename(tmp, file);
+    // Replaced as editors and ConfigMap updates do (rename over the file): an in-place write
+    // truncates first, and a reload that reads the empty file in between publishes an empty
+    // snapshot (default deny) — on a loaded machine the watcher does see that moment.
+    const writeFile = async (path: string, text: string): Promise<void> => {
+      await writeFileInPlace(`${path}.tmp`, text);
+      await rename(`${path}.tmp`, path);
     };
     const v1 = (await policiesStatus()).version;
     let stop = false;
@@ -257,19 +257,19 @@ describe('the policies endpoint and hot reload', () => {
     };
 
     // good: allow ClientStream for the frontend (drop the deny entry)
-    await replace(POLICY.replace('      deny: [ { principals: ["spiffe://cluster.local/ns/web/*"] } ]\n', ''));
+    await writeFile(file, POLICY.replace('      deny: [ { principals: ["spiffe://cluster.local/ns/web/*"] } ]\n', ''));
     const v2 = (await waitVersion((s) => s.version !== v1)).version;
     assert.equal((await clientStream(echo(), [{ message: 'now allowed' }])).status, OK);
 
     // bad: an unknown key — rejected whole, the previous snapshot stays
-    await replace(POLICY.replace('metadata: { name: echo }', 'metadata: { name: echo }\nspecc: {}'));
+    await writeFile(file, POLICY.replace('metadata: { name: echo }', 'metadata: { name: echo }\nspecc: {}'));
     const bad = await waitVersion((s) => s.lastError !== undefined);
     assert.equal(bad.version, v2);
     assert.match(bad.lastError!.problems.join('\n'), /echo\.yaml:\d+:\d+: .*specc/);
     assert.equal((await clientStream(echo(), [{ message: 'still allowed' }])).status, OK);
 
     // good again: the original policy
-    await replace(POLICY);
+    await writeFile(file, POLICY);
     await waitVersion((s) => s.lastError === undefined && s.version === v1);
     assert.equal((await clientStream(echo(), [{ message: 'denied again' }])).status, PERMISSION_DENIED);
 

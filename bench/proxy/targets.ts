@@ -11,6 +11,7 @@ import type { LoadTarget } from './load-protocol.js';
 import { startMeshward } from './meshward.js';
 import { MESHWARD_VARIANTS, sidecarExtraYaml, type MeshwardVariant } from './meshward-variants.js';
 import { GcTrace } from './gc-trace.js';
+import { subscribeTap } from './tap-subscriber.js';
 import { startHaproxy } from './haproxy.js';
 import { startNginx } from './nginx.js';
 import { fork } from 'node:child_process';
@@ -73,7 +74,7 @@ export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
 
 async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pids: number[]; port: number; stop(): Promise<void>; gc: GcTrace | undefined }> {
   const policyDir =
-    variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true });
+    variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true, validate: variant.validate === true });
   const config = await writeSidecarConfig(env.dir, {
     fileName: `${name}.yaml`,
     appPort: env.appPort,
@@ -83,7 +84,18 @@ async function startMeshwardInbound(env: BenchEnv, name: string, variant: Meshwa
     extra: sidecarExtraYaml(env, name, variant, policyDir),
   });
   const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv, traceGc: env.traceGc });
-  return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop, gc: sidecar.gc };
+  if (variant.tapSubscriber !== true) return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop, gc: sidecar.gc };
+  const tap = await subscribeTap(sidecar.adminPort);
+  return {
+    pids: sidecar.pids,
+    port: sidecar.inboundPort,
+    gc: sidecar.gc,
+    stop: async () => {
+      process.stderr.write(`bench: ${name}: the /tap subscriber received ${tap.events} events, ${tap.dropped} dropped\n`);
+      tap.close();
+      await sidecar.stop();
+    },
+  };
 }
 
 const tlsClient = (env: BenchEnv): NonNullable<LoadTarget['tls']> => ({

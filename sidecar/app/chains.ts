@@ -31,6 +31,8 @@ export interface InboundChainParts {
   readonly countRejection: RejectionCounter;
   /** `inbound.graphql.path`, when GraphQL is served. */
   readonly graphqlPath: string | undefined;
+  /** Message validation (filters/validation-filter.ts), when catalog.protos is set. */
+  readonly validation?: CallFilter | undefined;
 }
 
 /** The inbound listener's two chains. Both orders, side by side: */
@@ -49,6 +51,7 @@ export function inboundChains(p: InboundChainParts): { readonly grpc: readonly C
       concurrencyFilter(p.countRejection), // a slot, or a place in a bounded queue
       bandwidthFilter(), //    pacers for both directions (flow control slows the sender)
       messageSizeFilter(), //  maxMessageBytes from each message's length prefix, as it is relayed
+      ...(p.validation === undefined ? [] : [p.validation]), // each request message held until checked (validate)
     ],
     // GraphQL over HTTP: the same head, then the body phase (the body read whole, ≤ bodyBytes).
     graphql: [

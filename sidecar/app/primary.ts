@@ -4,11 +4,17 @@
 // writes the audit log — one hash chain for all workers (records carry `worker`; docs/audit.md)
 // — and drains every worker on SIGTERM/SIGINT. No call passes through it.
 
-import { startAdminServer } from '../admin/admin-server.js';
+import { isLoopbackHost } from '../admin/admin-access.js';
+import { adminTlsFor, startAdminServer } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
+import { IdentityStore } from '../identity/identity-store.js';
 import { TokenBroker } from '../ratelimit/token-broker.js';
+import type { TapEvent } from '../tap/tap-event.js';
+import { TapHub } from '../tap/tap-hub.js';
+import { renderTapMetrics } from '../tap/tap-metrics.js';
+import { TapFanIn } from '../tap/tap-relay.js';
 import { openAuditLog, type AuditLog } from '../telemetry/audit-log.js';
 import { renderSingle } from '../telemetry/metric-family.js';
 import { MetricsMerger } from '../telemetry/metrics-merge.js';
@@ -17,6 +23,10 @@ import { untilShutdown } from './until-shutdown.js';
 import { WorkerPool } from './worker-pool.js';
 
 const BROKER_SWEEP_MS = 10_000;
+/** Refusals /refusals shows (the newest of all workers'). */
+const MAX_REFUSALS = 50;
+/** Slot of the primary's own series in the merged /metrics (workers are 1..N). */
+const PRIMARY_METRICS_SLOT = 0;
 
 export async function runPrimary(config: SidecarConfig, count: number): Promise<number> {
   const broker = new TokenBroker({ maxKeysPerLimit: MAX_KEYS_PER_RULE });
@@ -32,10 +42,17 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
     clearInterval(sweeper);
     return 1;
   }
+  // /tap and the dashboard (DESIGN §12): subscribers here, calls relayed by the workers while any.
+  // (`pool` is assigned below, before any subscriber can arrive.)
+  const tap: TapFanIn = new TapFanIn(new TapHub(), async (on) => void (await pool.questionAll({ mw: 'tap', on })));
   const pool = new WorkerPool({
     config,
     count,
     lease: (req) => broker.lease(req),
+    onTapEvents: (batch) => tap.receive(batch),
+    onReady: (slot) => {
+      if (tap.on) void pool.question(slot, { mw: 'tap', on: true });
+    },
     onAudit: (slot, records, dropped) => {
       audit.noteDropped(dropped);
       for (const record of records) audit.write({ ...record, worker: slot });
@@ -56,13 +73,27 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
         }),
     );
   };
-  const admin = await startAdminServer(config.admin.listen, {
+  const refusals = async (): Promise<TapEvent[]> => {
+    const answers = await Promise.all(pool.slots.filter((s) => s.state === 'ready').map((s) => pool.ask(s, 'refusals')));
+    const all = answers.flatMap((a) => (Array.isArray(a.reply?.value) ? (a.reply.value as TapEvent[]) : []));
+    return all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, MAX_REFUSALS);
+  };
+  // Off loopback the admin listener serves TLS with the workload identity (rotated like the workers').
+  const identities = isLoopbackHost(config.admin.listen.host) ? undefined : new IdentityStore(config.identity);
+  const admin = await startAdminServer(
+    config.admin.listen,
+    {
     notReadyReasons: () => (pool.draining ? ['draining'] : pool.readyCount === 0 ? ['no worker ready'] : []),
     config: () => pool.askAny('config'),
     policies: () => pool.askAny('policies'),
     policyRules: () => pool.askAny('policyRules'),
+    overview: async () => ({ ...((await pool.askAny('overview')) as object), tap: tap.hub.stats }),
+    refusals,
+    tap,
     metrics: async () => {
       await refreshMetrics();
+      // The primary's tap subscribers, summed with the workers' relay drops.
+      merger.update(PRIMARY_METRICS_SLOT, renderTapMetrics(tap.hub.stats));
       return (
         merger.render() +
         renderSingle('meshward_workers', 'Worker processes ready to serve (config workers).', 'gauge', pool.readyCount) +
@@ -82,11 +113,16 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
         }));
       },
     },
-  });
+    },
+    identities === undefined ? undefined : adminTlsFor(config, identities.current),
+  );
+  identities?.onRotate((next) => admin.setIdentity(next));
+  identities?.watch();
   /** The primary's teardown: the workers drain first, then its own parts. */
   const stop = async (): Promise<boolean> => {
     const clean = await pool.stop();
     clearInterval(sweeper);
+    identities?.close();
     await audit.close();
     await admin.close();
     return clean;

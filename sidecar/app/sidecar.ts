@@ -4,14 +4,18 @@
 // with their filters (chains.ts) and forwarders, the listeners — and the one ordered teardown.
 
 import type { AddressInfo } from 'node:net';
-import { startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
+import { adminTlsFor, startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
+import { overviewOf } from '../admin/overview.js';
 import type { SidecarConfig } from '../config/schema.js';
+import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
 import { jwtAuthnFilterFor } from '../filters/jwt-authn-filter.js';
 import { IdentityStore } from '../identity/identity-store.js';
 import { describeRules } from '../policy/describe-rule.js';
 import type { PolicySnapshot } from '../policy/model.js';
 import { PolicyStore } from '../policy/policy-store.js';
+import { validationProblems } from '../validation/validation-problems.js';
+import { validationFilter } from '../filters/validation-filter.js';
 import { CallObservers } from '../pipeline/observers.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { H2UpstreamPool } from '../h2/upstream-pool.js';
@@ -25,6 +29,8 @@ import { logReachability, upstreamH2Options } from '../proxy/upstream-options.js
 import { openAuditLog, type AuditSink } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
 import { InflightCalls } from '../telemetry/inflight-calls.js';
+import { TapHub } from '../tap/tap-hub.js';
+import { renderTapMetrics } from '../tap/tap-metrics.js';
 import { relaxedDefaults } from './relaxed-defaults.js';
 import { inboundChains, outboundChain } from './chains.js';
 import { configView } from './config-view.js';
@@ -60,7 +66,6 @@ const UPSTREAM_CLOSE_MS = 1000;
 
 /** Throws PolicyLoadError / SchemaLoadError for invalid policies or schema (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
-  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
   const identities = new IdentityStore(config.identity);
   const identity = identities.current;
   // GraphQL (graphql-js loaded only when configured): the app's schema, loaded before anything
@@ -74,6 +79,26 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
       ? await (await import('../catalog/declarations.js')).openDeclarations(catalogSources)
       : undefined;
+  // Message validation (DESIGN §9; protovalidate loaded only with catalog.protos): policies are
+  // checked against the declarations, so a `validate` rule naming an undeclared method is refused.
+  const validation =
+    declarations !== undefined && declarations.current.grpcDeclared
+      ? new (await import('../validation/message-validation.js')).MessageValidation(declarations)
+      : undefined;
+  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name), (docs) => validationProblems(docs, validation?.compiled()));
+  if (validation !== undefined) {
+    validation.prepare(policies.current);
+    policies.onReload((result) => {
+      if (result === 'ok') validation.prepare(policies.current);
+    });
+    // New protos: the policies are checked again (a reload that fails keeps the old ones and
+    // reports why in /policies) and the validators compiled for the new descriptors.
+    declarations!.onReload((result) => {
+      if (result !== 'ok') return;
+      policies.reload();
+      validation.prepare(policies.current);
+    });
+  }
   const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
   const audit = opts.audit ?? localAudit!;
   const relaxed = relaxedDefaults(config);
@@ -93,6 +118,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const drainMs = config.shutdown.drainTimeout;
   /** Calls in flight on every listener, so a drain can say how many finished and how many were cut. */
   const inflight = new InflightCalls();
+  // Live calls for /tap and the dashboard (DESIGN §12): an observer that costs nothing without subscribers.
+  const tap = new TapHub();
+  const startedAt = new Date();
 
   // The one teardown, in stop order; a step whose part never started does nothing.
   const teardown = new Teardown([
@@ -122,17 +150,30 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   try {
     telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
     authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
-    const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
+    const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state, adminTlsFor(config, identities.current)));
     const metrics = telemetry.metrics;
     const tracing = effectiveTracing(telemetry.settings);
+    metrics.addCollector(() => renderTapMetrics(tap.stats));
+    // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+    const policyStatus = () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() });
     admin = await listening('admin', 'admin.listen', config.admin.listen, () =>
       serveAdmin({
         notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
         config: () => configView(config, { relaxedDefaults: relaxed, tracing, identity: identities.current }),
-        // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-        policies: () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() }),
+        policies: policyStatus,
         policyRules: () => describeRules(policies.current),
         metrics: () => metrics.render(),
+        overview: () =>
+          overviewOf({
+            config,
+            identity: () => identities.current,
+            policies: policyStatus,
+            tap: () => tap.stats,
+            inboundAddress: () => inbound && formatAddress(inbound.address),
+            startedAt,
+          }),
+        refusals: () => tap.recentRefusals(),
+        tap,
       }),
     );
 
@@ -146,7 +187,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const snapshots = new DataSnapshots({ policies, schema, registry: limits.registry });
 
     // Inbound: the gRPC pipeline, and the GraphQL one when configured (chains.ts has both orders).
-    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight]);
+    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight, tap]);
     const chains = inboundChains({
       maxTimeoutMs: config.inbound.maxTimeout,
       maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
@@ -154,6 +195,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       authn: authn.filter,
       countRejection: metrics.countRateLimitRejection,
       graphqlPath: graphqlConfig?.path,
+      validation: validation === undefined ? undefined : validationFilter(validation),
     });
     const grpcForwarder = new CodecGrpcForwarder(pool, identity.spiffeId);
     const grpc = new Pipeline<CodecExchange>({
@@ -219,8 +261,10 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   }
   const inboundListener = inbound;
   inboundUp = true;
+  const adminServer = admin;
   identities.onRotate((next) => {
     inboundListener.setIdentity(next);
+    adminServer.setIdentity(next);
     routes?.refresh();
   });
   identities.watch();

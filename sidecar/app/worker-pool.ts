@@ -1,6 +1,6 @@
 // The worker processes of `workers` > 1 (CONTROL path, in the primary): forks N workers on
 // shared listeners (node:cluster, round-robin), answers their messages over the IPC channel
-// (config, token leases, audit records), asks them for admin views, restarts one that dies (bounded, with
+// (config, token leases, audit records, /tap events), asks them for admin views, restarts one that dies (bounded, with
 // backoff) and stops them all on shutdown. No call passes through it. The primary's assembly
 // around it: primary.ts.
 
@@ -8,6 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { SidecarConfig } from '../config/schema.js';
 import { log } from '../core/log.js';
 import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
+import type { TapBatch } from '../tap/tap-relay.js';
 import type { AuditRecord } from '../telemetry/audit-log.js';
 import { WORKER_ENV, type FromWorker, type ToWorker, type WorkerView } from './worker-channel.js';
 
@@ -31,6 +32,8 @@ export interface WorkerSlot {
 }
 
 export type WorkerReply = { value?: unknown; error?: string } | undefined;
+/** What the primary asks a worker: an admin view, or to relay its calls for /tap (or stop). */
+export type WorkerQuestion = { readonly mw: 'view'; readonly what: WorkerView } | { readonly mw: 'tap'; readonly on: boolean };
 
 export interface WorkerPoolOptions {
   readonly config: SidecarConfig;
@@ -39,6 +42,10 @@ export interface WorkerPoolOptions {
   readonly lease: (req: LeaseRequest) => LeaseGrant;
   /** A worker's audit records, in its order; `dropped`: records it dropped before them. */
   readonly onAudit: (slot: number, records: readonly AuditRecord[], dropped: number) => void;
+  /** A worker's calls, relayed while the primary has /tap subscribers. */
+  readonly onTapEvents: (batch: TapBatch) => void;
+  /** A worker became ready (a restarted one too): e.g. tell it to relay its calls. */
+  readonly onReady: (slot: WorkerSlot) => void;
   /** A worker exited: its last numbers are kept, it is no longer asked. */
   readonly onGone: (slot: number) => void;
 }
@@ -86,6 +93,16 @@ export class WorkerPool {
 
   /** Asks one worker for a view; `reply` is undefined when it did not answer in time. */
   ask(slot: WorkerSlot, what: WorkerView): Promise<{ id: number; reply: WorkerReply }> {
+    return this.question(slot, { mw: 'view', what });
+  }
+
+  /** Every ready worker's answer to `q`. */
+  questionAll(q: WorkerQuestion): Promise<Array<{ id: number; reply: WorkerReply }>> {
+    return Promise.all(this.slots.filter((s) => s.state === 'ready').map((s) => this.question(s, q)));
+  }
+
+  /** One worker's answer to `q`; `reply` is undefined when it did not answer in time. */
+  question(slot: WorkerSlot, q: WorkerQuestion): Promise<{ id: number; reply: WorkerReply }> {
     const worker = slot.worker;
     const id = this.#nextId++;
     return new Promise((resolve) => {
@@ -96,7 +113,7 @@ export class WorkerPool {
         resolve({ id, reply });
       };
       this.#replies.set(id, settle);
-      if (worker === undefined || !send(worker, { mw: 'view', id, what })) settle(undefined);
+      if (worker === undefined || !send(worker, { ...q, id })) settle(undefined);
     });
   }
 
@@ -148,11 +165,15 @@ export class WorkerPool {
       case 'audit':
         this.#opts.onAudit(slot.n, msg.records, msg.dropped);
         return;
+      case 'tap-events':
+        this.#opts.onTapEvents(msg.batch);
+        return;
       case 'ready':
         if (slot.worker !== worker || slot.state !== 'starting') return;
         slot.state = 'ready';
         slot.inbound = msg.inbound;
         slot.outbound = msg.outbound;
+        this.#opts.onReady(slot);
         if (this.#started) log.info('worker ready', { worker: slot.n, pid: worker.process.pid });
         else if (this.slots.every((s) => s.state === 'ready')) this.#onStartup(0);
         return;

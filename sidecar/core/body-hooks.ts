@@ -22,12 +22,18 @@ export interface Pacer {
 }
 
 /**
- * A check of each complete request message: one length-prefixed gRPC message (the 5-byte
- * prefix — compressed flag, big-endian length — and its payload) in, a verdict out. The relay
- * holds the message's bytes until every guard has answered, then relays the original bytes,
- * or ends the call with the Rejection. Message validation (DESIGN §9) plugs in here. Messages
- * are bounded by the call's ChunkGuard (maxMessageBytes) before they are assembled.
+ * Holds each request message until it is complete and checked (message validation, DESIGN §9):
+ * request bytes in as they arrive, the original bytes of each checked message out through
+ * `release`. A Rejection ends the call; nothing of the refused message is relayed. Messages
+ * are bounded by the rule's maxMessageBytes inside the guard (it replaces the ChunkGuard).
  */
 export interface MessageGuard {
-  check(message: Buffer): Rejection | undefined | Promise<Rejection | undefined>;
+  /** Whether the forward waits for the first message to pass before the app sees the call (not for bidi streams). */
+  readonly holdFirst: boolean;
+  /** Request messages that passed so far. */
+  readonly passed: number;
+  /** Takes request bytes; hands each complete message that passed to `release`; a Rejection ends the call. */
+  push(chunk: Buffer, release: (message: Buffer) => void): Rejection | undefined;
+  /** The caller finished sending: a message left incomplete is a refusal (an audit rule releases its bytes). */
+  end(release: (bytes: Buffer) => void): Rejection | undefined;
 }

@@ -30,6 +30,8 @@ export interface Rejection {
   readonly retryAfterMs?: number;
   /** GraphQL replies: a short message for the caller instead of the code's generic one (never the query). */
   readonly graphqlMessage?: string;
+  /** Message validation: the ids of the constraints a request message broke (the audit record lists them). */
+  readonly constraints?: readonly string[];
 }
 
 export type FilterResult = Rejection | undefined;

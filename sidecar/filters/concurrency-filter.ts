@@ -4,7 +4,7 @@
 
 import type { FilterResult } from '../core/filter.js';
 import type { ConcurrencyHandle } from '../ratelimit/limit-tables.js';
-import type { Call } from '../pipeline/call.js';
+import { hold, releaseAll, type Call } from '../pipeline/call.js';
 import type { CallFilter } from '../pipeline/pipeline.js';
 import { judge, type RejectionCounter } from './limit-take.js';
 
@@ -30,29 +30,29 @@ function acquire(call: Call, handles: readonly ConcurrencyHandle[], from: number
       // Audited calls never wait, so the ones past max stand for the queue: past max + queue, refused.
       if (limiter.inFlight >= limiter.max + limiter.queue) call.auditedLimit ??= h.full;
       limiter.forceAcquire();
-      call.hold(limiter);
+      hold(call, limiter);
       continue;
     }
     if (limiter.tryAcquire()) {
-      call.hold(limiter);
+      hold(call, limiter);
       continue;
     }
     const left = call.timeoutMs - (performance.now() - call.startedAt);
     const waiter = limiter.enqueue(Math.min(h.queueTimeoutMs ?? left, left));
     if (waiter === 'queue_full') {
-      call.releaseAll();
+      releaseAll(call);
       return judge(call, 'enforce', h.full, count);
     }
     // Leaving while queued cancels the wait; after the grant, cancelling is a no-op.
-    call.hold({ release: () => waiter.cancel() });
+    hold(call, { release: () => waiter.cancel() });
     return waiter.granted.then((got) => {
       if (got === 'cancelled') return undefined; // the caller left; nothing is forwarded
       if (got === 'queue_timeout') {
-        call.releaseAll();
+        releaseAll(call);
         return judge(call, 'enforce', h.timeout, count);
       }
       // Granted just as the caller left: hold() gives the slot straight back.
-      call.hold(limiter);
+      hold(call, limiter);
       return acquire(call, handles, i + 1, count);
     });
   }

@@ -1,7 +1,8 @@
 // The relay honours its owner's body hooks, with grpc-js on both sides: a guard on each
-// request DATA payload (a refused payload never reaches the app), whole request messages
-// held for checks (sync and async, order kept, a refused message never relayed, an
-// incomplete last one dropped), and pacing both ways (slower, bytes intact).
+// request DATA payload (a refused payload never reaches the app), a message guard that
+// releases whole checked messages (order kept, a refused message never relayed, an
+// incomplete last one dropped, a refused first message never opening the app's stream when
+// it holds the first), and pacing both ways (slower, bytes intact).
 
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -9,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEchoApp, type EchoApp } from '../../demo/echo-app.js';
 import { methodPaths } from '../../demo/proto.js';
 import { bidi, clientStream, closeAllClients, echoClient, serverStream, unary } from '../../integration/support/grpc-clients.js';
-import type { LaneFramer } from './relay-lane.js';
+import type { LaneGuard } from './relay-lane.js';
 import { startRelayServer, type HooksFor, type RelayServer } from './test-support/relay-server.js';
 
 let app: EchoApp;
@@ -30,23 +31,24 @@ async function relayWith(hooksFor: HooksFor): Promise<string> {
   return `127.0.0.1:${r.port}`;
 }
 
-/** Length-prefixed messages out of any chunking (the shape of grpc/'s framer). */
-class Framer implements LaneFramer {
-  private buf = Buffer.alloc(0);
-  get buffered(): number {
-    return this.buf.length;
-  }
-  push(chunk: Buffer): void {
-    this.buf = Buffer.concat([this.buf, chunk]);
-  }
-  next(): Buffer | undefined {
-    if (this.buf.length < 5) return undefined;
-    const n = 5 + this.buf.readUInt32BE(1);
-    if (this.buf.length < n) return undefined;
-    const m = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return m;
-  }
+/** Releases whole length-prefixed messages out of any chunking; `check` may refuse one. */
+function messages(check: (m: Buffer) => number | undefined = () => undefined, keepPartial = true): LaneGuard<number> {
+  let buf = Buffer.alloc(0);
+  return {
+    push(chunk, release) {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+        const m = buf.subarray(0, 5 + buf.readUInt32BE(1));
+        buf = buf.subarray(m.length);
+        const r = check(m);
+        if (r !== undefined) return r;
+        release(m);
+      }
+      return undefined;
+    },
+    // keepPartial: an incomplete last message is kept (dropped by the lane), not refused.
+    end: () => (buf.length > 0 && !keepPartial ? 3 : undefined),
+  };
 }
 
 const callsOf = (path: string): number => app.calls.filter((c) => c.method === path).length;
@@ -66,16 +68,10 @@ describe('request guard', () => {
   });
 });
 
-describe('message checks', () => {
+describe('message guard', () => {
   const bad = (m: Buffer): number | undefined => (m.includes('bad') ? 3 : undefined);
-  test('messages pass in order through sync and async checks; a refused one never reaches the app', async () => {
-    const target = await relayWith(() => ({
-      messageChecks: {
-        framer: new Framer(),
-        guards: [{ check: bad }, { check: (m: Buffer) => new Promise<undefined>((res) => setTimeout(() => res(undefined), m.length % 3)) }],
-        failed: 13,
-      },
-    }));
+  test('messages pass in order; a refused one never reaches the app', async () => {
+    const target = await relayWith(() => ({ messageGuard: { guard: messages(bad), failed: 13, holdFirst: false } }));
     const client = echoClient(target, 'insecure');
     const ok = await bidi(client, Array.from({ length: 30 }, (_, i) => ({ message: `m${i}`, payload: Buffer.alloc(i * 1000) })));
     assert.equal(ok.status, 0, ok.details);
@@ -89,26 +85,33 @@ describe('message checks', () => {
     assert.ok(lastCall().received <= 2, `the app received ${lastCall().received} messages`);
   });
 
-  test('a check that throws fails the call with its `failed` value', async () => {
-    const target = await relayWith(() => ({
-      messageChecks: {
-        framer: new Framer(),
-        guards: [
-          {
-            check: () => {
-              throw new Error('bug');
-            },
-          },
-        ],
-        failed: 13,
-      },
-    }));
+  test('holdFirst: the app\'s stream opens with the first released message; a refused first message never reaches the app', async () => {
+    const target = await relayWith(() => ({ messageGuard: { guard: messages(bad), failed: 13, holdFirst: true } }));
+    const client = echoClient(target, 'insecure');
+    const ok = await unary(client, { message: 'fine' });
+    assert.equal(ok.status, 0, ok.details);
+    assert.equal(ok.reply!.message, 'fine');
+    const before = app.calls.length;
+    const r = await unary(client, { message: 'bad' });
+    assert.equal(r.status, 3);
+    const s = await clientStream(client, [{ message: 'one' }, { message: 'two' }]);
+    assert.equal(s.status, 0, s.details);
+    const got = app.calls.slice(before);
+    assert.equal(got.length, 1, 'only the client stream reached the app');
+    assert.equal(got[0]!.received, 2);
+  });
+
+  test('a guard that throws fails the call with its `failed` value', async () => {
+    const guard = messages(() => {
+      throw new Error('bug');
+    });
+    const target = await relayWith(() => ({ messageGuard: { guard, failed: 13, holdFirst: false } }));
     const r = await unary(echoClient(target, 'insecure'), { message: 'x' });
     assert.equal(r.status, 13);
   });
 
-  test('an incomplete last message is not relayed', async () => {
-    const target = await relayWith(() => ({ messageChecks: { framer: new Framer(), guards: [], failed: 13 } }));
+  test('an incomplete last message the guard keeps is not relayed', async () => {
+    const target = await relayWith(() => ({ messageGuard: { guard: messages(), failed: 13, holdFirst: false } }));
     const before = callsOf(methodPaths.clientStream);
     const session = http2.connect(`http://${target}`);
     try {

@@ -1,34 +1,34 @@
-// One direction of a relayed call when something must hold its bytes (data path): whole
-// request messages held until every check passed them, then pacing (bandwidth). Bytes wait
-// here without their flow-control credit going back, so the sender is slowed by windows,
-// not buffered without bound. Without checks or pacers a relay never builds a lane.
+// One direction of a relayed call when something must hold its bytes (data path): request
+// messages held by the owner's message guard until it released them (complete and checked),
+// then pacing (bandwidth). Bytes wait here without their flow-control credit going back, so
+// the sender is slowed by windows, not buffered without bound. Without a guard or pacers a
+// relay never builds a lane.
 
 /** How long to hold `bytes` about to be relayed at `now` (ms); 0 = now (a bandwidth pacer). */
 export interface LanePacer {
   pace(bytes: number, now: number): number;
 }
 
-/** A verdict on one complete length-prefixed message: undefined passes it. */
-export interface LaneCheck<R> {
-  check(message: Buffer): R | undefined | Promise<R | undefined>;
-}
-
-/** Splits bytes into complete length-prefixed messages (the gRPC message framer). */
-export interface LaneFramer {
-  push(chunk: Buffer): void;
-  next(): Buffer | undefined;
-  readonly buffered: number;
+/**
+ * Holds request bytes until they may go on (the shape of core/body-hooks.ts's MessageGuard):
+ * bytes in as they arrive, the bytes it lets through handed to `release` (whole checked
+ * messages, their original octets); a value `R` ends the call. Synchronous.
+ */
+export interface LaneGuard<R> {
+  push(chunk: Buffer, release: (bytes: Buffer) => void): R | undefined;
+  /** The sender finished: what is still held is released or refused. */
+  end(release: (bytes: Buffer) => void): R | undefined;
 }
 
 export interface LaneOptions<R> {
   readonly pacers?: readonly LanePacer[];
-  /** Message checks, with the framer that cuts the bytes into messages. */
-  readonly checks?: { readonly framer: LaneFramer; readonly guards: readonly LaneCheck<R>[]; readonly failed: R };
+  /** The message guard, and the refusal when it throws (a bug, never an expected denial). */
+  readonly guard?: { readonly guard: LaneGuard<R>; readonly failed: R };
   /** Where released bytes go (the other stream). */
   readonly out: (data: Buffer, endStream: boolean) => void;
-  /** A check refused a message: the lane stops; the owner ends the call. */
+  /** The guard refused: the lane stops; the owner ends the call. */
   readonly refused: (rejection: R) => void;
-  /** Bytes the lane took in and will never release (an incomplete last message): their credit. */
+  /** Bytes the lane took in and will never release (kept by the guard at the end): their credit. */
   readonly dropped: (bytes: number) => void;
   readonly now?: () => number;
 }
@@ -40,8 +40,8 @@ export class RelayLane<R> {
   /** Released by the checks (or not checked), waiting for pacing. */
   private readonly ready: Buffer[] = [];
   private readyEnd = false;
-  private inputEnded = false;
-  private checking = false;
+  /** Octets given to the guard and not yet released by it. */
+  private inGuard = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private endSent = false;
@@ -54,15 +54,34 @@ export class RelayLane<R> {
   push(data: Buffer, endStream: boolean): void {
     if (this.stopped) return;
     this.held += data.length;
-    if (endStream) this.inputEnded = true;
-    const checks = this.opts.checks;
-    if (checks === undefined) {
+    const g = this.opts.guard;
+    if (g === undefined) {
       if (data.length > 0) this.ready.push(data);
       if (endStream) this.readyEnd = true;
       return this.pump();
     }
-    if (data.length > 0) checks.framer.push(data);
-    this.check();
+    let refused: R | undefined;
+    try {
+      if (data.length > 0) {
+        this.inGuard += data.length;
+        refused = g.guard.push(data, this.release_);
+      }
+      if (refused === undefined && endStream && !this.stopped) refused = g.guard.end(this.release_);
+    } catch {
+      refused = g.failed;
+    }
+    if (refused !== undefined) return this.opts.refused(refused);
+    if (this.stopped) return;
+    if (endStream) {
+      // Whatever the guard kept (and did not refuse) is never relayed: its credit goes back.
+      if (this.inGuard > 0) {
+        this.held -= this.inGuard;
+        this.opts.dropped(this.inGuard);
+        this.inGuard = 0;
+      }
+      this.readyEnd = true;
+    }
+    this.pump();
   }
 
   /** The call ended: nothing more is released; returns the octets still held (their credit). */
@@ -72,67 +91,16 @@ export class RelayLane<R> {
     this.ready.length = 0;
     const held = this.held;
     this.held = 0;
+    this.inGuard = 0;
     return held;
   }
 
-  /** Releases complete messages the checks pass, in order; waits while one is checked. */
-  private check(): void {
-    const checks = this.opts.checks!;
-    while (!this.checking && !this.stopped) {
-      const message = checks.framer.next();
-      if (message === undefined) break;
-      const verdict = this.verdict(message, 0);
-      if (verdict instanceof Promise) {
-        this.checking = true;
-        verdict.then(
-          (r) => this.settle(message, r),
-          () => this.settle(message, checks.failed),
-        );
-        return;
-      }
-      if (verdict !== undefined) return this.refuse(verdict);
-      this.ready.push(message);
-    }
-    if (this.checking || this.stopped) return;
-    if (this.inputEnded) {
-      // An incomplete last message never passed the checks: it is not relayed.
-      const rest = checks.framer.buffered;
-      if (rest > 0 && !this.readyEnd) {
-        this.held -= rest;
-        this.opts.dropped(rest);
-      }
-      this.readyEnd = true;
-    }
-    this.pump();
-  }
-
-  private settle(message: Buffer, r: R | undefined): void {
-    this.checking = false;
+  /** The guard let `bytes` through: they wait for pacing. */
+  private readonly release_ = (bytes: Buffer): void => {
     if (this.stopped) return;
-    if (r !== undefined) return this.refuse(r);
-    this.ready.push(message);
-    this.check();
-  }
-
-  /** Every check in order, synchronously until one answers with a promise. */
-  private verdict(message: Buffer, from: number): R | undefined | Promise<R | undefined> {
-    const { guards, failed } = this.opts.checks!;
-    for (let i = from; i < guards.length; i++) {
-      let r: R | undefined | Promise<R | undefined>;
-      try {
-        r = guards[i]!.check(message);
-      } catch {
-        return failed;
-      }
-      if (r instanceof Promise) return r.then((v) => (v === undefined ? this.verdict(message, i + 1) : v));
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  }
-
-  private refuse(r: R): void {
-    this.opts.refused(r);
-  }
+    this.inGuard -= bytes.length;
+    if (bytes.length > 0) this.ready.push(bytes);
+  };
 
   /** Hands ready bytes to `out`, each piece once its pacers say it is due. */
   private pump(): void {

@@ -4,11 +4,12 @@
 // the other side, so a slow reader slows the writer through windows, never through
 // buffering. Response headers, trailers and trailers-only answers are passed on; resets
 // go both ways; a lost or refused upstream becomes gRPC 14 UNAVAILABLE. The owner's body
-// hooks are honoured: a guard sees each request DATA payload first; whole messages can be
-// held for checks, and either direction paced (relay-lane.ts).
+// hooks are honoured: a guard sees each request DATA payload first; a message guard holds
+// request messages until it released them (and may keep the app's stream unopened until the
+// first one passed), and either direction can be paced (relay-lane.ts).
 
 import { ErrorCode } from './constants.js';
-import { RelayLane, type LaneCheck, type LaneFramer, type LanePacer } from './relay-lane.js';
+import { RelayLane, type LaneGuard, type LanePacer } from './relay-lane.js';
 import type { H2Stream, StreamHandler } from './stream.js';
 import type { H2UpstreamPool } from './upstream-pool.js';
 
@@ -24,8 +25,12 @@ export interface RelayEvents<R = never> {
 export interface RelayHooks<R> {
   /** Each request DATA payload, in order, before anything else; a value ends the call. */
   readonly requestGuard?: { check(chunk: Buffer): R | undefined };
-  /** Whole request messages held until every guard passed them. */
-  readonly messageChecks?: { readonly framer: LaneFramer; readonly guards: readonly LaneCheck<R>[]; readonly failed: R };
+  /**
+   * Request bytes held until the guard released them (whole checked messages); `failed` ends
+   * the call when it throws. `holdFirst`: the app's stream opens only once the guard released
+   * something (or the request ended clean), so a refused first message never reaches the app.
+   */
+  readonly messageGuard?: { readonly guard: LaneGuard<R>; readonly failed: R; readonly holdFirst: boolean };
   readonly requestPacers?: readonly LanePacer[];
   readonly responsePacers?: readonly LanePacer[];
   /** A hook refused the call: the app's stream is cancelled; the owner answers the caller. */
@@ -49,6 +54,8 @@ export class StreamRelay<R = never> implements StreamHandler {
   private responseLane: RelayLane<R> | undefined;
   /** The app's trailers, waiting behind response DATA held by the response lane. */
   private trailersWaiting: string[] | undefined;
+  /** The app's stream opens with the first bytes the message guard releases (holdFirst). */
+  private deferred: { readonly pool: H2UpstreamPool; readonly headers: readonly string[] } | undefined;
 
   constructor(
     readonly down: H2Stream,
@@ -58,10 +65,10 @@ export class StreamRelay<R = never> implements StreamHandler {
     takeDown = true,
   ) {
     if (takeDown) down.handler = this;
-    if (hooks?.messageChecks !== undefined || hooks?.requestPacers !== undefined) {
+    if (hooks?.messageGuard !== undefined || hooks?.requestPacers !== undefined) {
       this.requestLane = new RelayLane<R>({
         pacers: hooks.requestPacers,
-        checks: hooks.messageChecks,
+        guard: hooks.messageGuard,
         out: this.toApp,
         refused: this.refuse,
         dropped: (n) => this.down.consumed(n),
@@ -72,8 +79,21 @@ export class StreamRelay<R = never> implements StreamHandler {
     }
   }
 
-  /** Opens the app's stream; false (and gRPC 14 to the caller) when no upstream could take it. */
+  /**
+   * Opens the app's stream; false (and gRPC 14 to the caller) when no upstream could take it.
+   * With a holdFirst message guard it opens later, when the guard first releases bytes.
+   */
   start(pool: H2UpstreamPool, headers: readonly string[], endStream: boolean): boolean {
+    if (this.hooks?.messageGuard?.holdFirst === true) {
+      this.deferred = { pool, headers };
+      // A request without a body: the guard's verdict on "no message" opens (or refuses) now.
+      if (endStream) this.requestLane!.push(EMPTY, true);
+      return true;
+    }
+    return this.open(pool, headers, endStream);
+  }
+
+  private open(pool: H2UpstreamPool, headers: readonly string[], endStream: boolean): boolean {
     const up = pool.open(headers, endStream, this);
     if (up === undefined) {
       this.fail(ErrorCode.REFUSED_STREAM);
@@ -121,7 +141,7 @@ export class StreamRelay<R = never> implements StreamHandler {
   private onRequestData(buf: Buffer, frameOff: number, dataOff: number, dataLen: number, endStream: boolean): void {
     const down = this.down;
     const up = this.up;
-    if (up === undefined || up.closed || this.refusedCall) return down.consumed(dataLen);
+    if (this.refusedCall || (up === undefined ? this.deferred === undefined : up.closed)) return down.consumed(dataLen);
     const guard = this.hooks?.requestGuard;
     if (guard !== undefined && dataLen > 0) {
       const r = guard.check(buf.subarray(dataOff, dataOff + dataLen));
@@ -133,13 +153,19 @@ export class StreamRelay<R = never> implements StreamHandler {
     }
     const lane = this.requestLane;
     if (lane !== undefined) return lane.push(buf.subarray(dataOff, dataOff + dataLen), endStream);
-    const queued = up.relay(buf, frameOff, dataOff, dataLen, endStream);
+    const queued = up!.relay(buf, frameOff, dataOff, dataLen, endStream);
     this.upHeld += queued;
     if (dataLen > queued) down.consumed(dataLen - queued);
   }
 
   /** Released request bytes (from the request lane) to the app. */
   private readonly toApp = (data: Buffer, endStream: boolean): void => {
+    const d = this.deferred;
+    if (d !== undefined && this.up === undefined) {
+      this.deferred = undefined;
+      if (!this.open(d.pool, d.headers, endStream && data.length === 0)) return this.down.consumed(data.length);
+      if (data.length === 0) return;
+    }
     const up = this.up;
     if (up === undefined || up.closed) return this.down.consumed(data.length);
     const queued = up.write(data, endStream);

@@ -7,7 +7,7 @@ import { compilePolicies } from '../policy/compile.js';
 import { parsePolicySources } from '../policy/load.js';
 import type { PolicySnapshot } from '../policy/model.js';
 import { LimiterRegistry } from '../ratelimit/limiter-registry.js';
-import { Call, type Protocol } from './call.js';
+import { Call, releaseAll, type Protocol } from './call.js';
 import type { DataSnapshot } from './data-snapshot.js';
 
 /** Request headers from name/value pairs; the lookup keeps the first value of a (lowercased) name, as Node does for most. */
@@ -63,5 +63,5 @@ export function testCall(spec: TestCallSpec): Call {
 /** What the pipeline does when the exchange ends: the call is over, what it held is given back. */
 export function endCall(call: Call): void {
   call.ended = true;
-  call.releaseAll();
+  releaseAll(call);
 }

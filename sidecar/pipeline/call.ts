@@ -1,7 +1,8 @@
 // One call on its way through a pipeline (data path): what it is — protocol, method or
 // GraphQL endpoint, headers, peer, deadline, the snapshot read once — and what its filters
 // learned about it. Transport-neutral: the bytes stay with the exchange (core/exchange.ts);
-// a call only carries the hooks the relay must honour (core/body-hooks.ts).
+// a call only carries the hooks the relay must honour (core/body-hooks.ts). Plain data: the
+// functions below work on it.
 
 import type { VerifiedJwt } from '../authn/verified-jwt.js';
 import type { ChunkGuard, MessageGuard, Pacer } from '../core/body-hooks.js';
@@ -70,6 +71,8 @@ export class Call {
   auditedLimit: Rejection | undefined = undefined;
   /** Set by the forwarder when meshward ends a call it had already forwarded (a body hook refused). */
   lateRejection: Rejection | undefined = undefined;
+  /** A request message check in audit mode that would have refused the call (it went on); recorded when the call ends. */
+  auditedMessage: Rejection | undefined = undefined;
 
   // ---- GraphQL ----
   /** The endpoint's combined rule, found by the endpoint filter (undefined: no policy names it). */
@@ -84,8 +87,8 @@ export class Call {
   // ---- what the relay of a streamed body must honour (core/body-hooks.ts) ----
   /** Every request chunk, before it is relayed (maxMessageBytes). */
   requestGuard: ChunkGuard | undefined = undefined;
-  /** Every complete request message, held until each guard passed it (message validation). */
-  messageGuards: MessageGuard[] | undefined = undefined;
+  /** Every request message, held until complete and checked (message validation; it bounds the size itself). */
+  messageGuard: MessageGuard | undefined = undefined;
   /** caller → app and app → caller pacing (bandwidth), in order. */
   requestPacers: Pacer[] | undefined = undefined;
   responsePacers: Pacer[] | undefined = undefined;
@@ -112,19 +115,20 @@ export class Call {
     this.timeoutMs = timeoutMs;
   }
 
-  /** Keeps `held` until the call ends; released at once if it already has. */
-  hold(held: Held): void {
-    if (this.ended) return held.release();
-    (this.held ??= []).push(held);
-  }
+}
 
-  /** Gives back everything held (the pipeline calls this when the exchange ends). */
-  releaseAll(): void {
-    const held = this.held;
-    if (held === undefined) return;
-    this.held = undefined;
-    for (const h of held) h.release();
-  }
+/** Keeps `held` until the call ends; released at once if it already has. */
+export function hold(call: Call, held: Held): void {
+  if (call.ended) return held.release();
+  (call.held ??= []).push(held);
+}
+
+/** Gives back everything the call holds (the pipeline does when the exchange ends). */
+export function releaseAll(call: Call): void {
+  const held = call.held;
+  if (held === undefined) return;
+  call.held = undefined;
+  for (const h of held) h.release();
 }
 
 /**

@@ -6,7 +6,7 @@ import { RejectCode } from '../core/codes.js';
 import type { BodyRead, Exchange } from '../core/exchange.js';
 import type { Rejection, ReplyHeaders } from '../core/filter.js';
 import type { CallOutcome } from '../core/observer.js';
-import type { Call } from './call.js';
+import { hold, type Call } from './call.js';
 import { dataSnapshotOf, headersOf, peerOf, policyOf } from './call.test-helper.js';
 import { CallObservers, type CallObserver } from './observers.js';
 import { Pipeline, type CallFilter } from './pipeline.js';
@@ -177,7 +177,7 @@ test('the snapshot is read once per call: a reload during an async filter does n
 
 test('what a call holds is released when its exchange ends, after the observers saw the end', () => {
   const log: string[] = [];
-  const holder: CallFilter = { name: 'hold', apply: (c) => void c.hold({ release: () => void log.push('released') }) };
+  const holder: CallFilter = { name: 'hold', apply: (c) => void hold(c, { release: () => void log.push('released') }) };
   const { pipeline, events } = setup([holder]);
   const x = new MemoryExchange();
   pipeline.handle(x, peerOf(undefined));

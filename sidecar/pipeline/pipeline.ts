@@ -10,7 +10,7 @@ import type { Filter, FilterResult } from '../core/filter.js';
 import { reply } from '../core/reply.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
-import { Call, type Protocol } from './call.js';
+import { Call, releaseAll, type Protocol } from './call.js';
 import type { DataSnapshot } from './data-snapshot.js';
 import type { CallObservers } from './observers.js';
 
@@ -98,6 +98,6 @@ export class Pipeline<X extends Exchange> {
   #end(call: Call, exchange: X): void {
     call.ended = true;
     this.#spec.observers.ended(call, exchange.outcome(call.startedAt));
-    call.releaseAll();
+    releaseAll(call);
   }
 }

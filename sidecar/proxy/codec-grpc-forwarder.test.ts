@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import type { Pacer } from '../core/body-hooks.js';
+import type { MessageGuard, Pacer } from '../core/body-hooks.js';
 import { RejectCode } from '../core/codes.js';
 import type { Rejection } from '../core/filter.js';
 import type { Call } from '../pipeline/call.js';
@@ -172,25 +172,50 @@ test('the chunk guard refuses a message before its bytes reach the app; the refu
   assert.equal(calls[0]!.lateRejection, tooLarge);
 });
 
-test('message guards see whole messages, hold them until they pass, and a refused one never reaches the app', async () => {
-  const invalid: Rejection = { code: RejectCode.INTERNAL, reason: 'invalid_message' };
-  const checked: string[] = [];
+test('a message guard sees the request bytes; only what it releases reaches the app, and its refusal ends the call', async () => {
+  const invalid: Rejection = { code: RejectCode.INVALID_MESSAGE, reason: 'invalid_message' };
   const app = await startApp(() => undefined);
-  const { client, calls } = await startFront(app.port, (call) => {
-    call.messageGuards = [
-      // async: the message waits for the verdict
-      { check: (m) => new Promise((r) => setTimeout(() => r(undefined), 10)).then(() => void checked.push(m.subarray(5).toString())) },
-      { check: (m) => (m.subarray(5).toString().includes('bad') ? invalid : undefined) },
-    ];
-  });
-  // The first message split over two writes, the second whole: guards see messages, not chunks.
+  const { client, calls } = await startFront(app.port, (call) => (call.messageGuard = wholeMessages(invalid)));
+  // The first message split over two writes, the second whole: the guard releases messages, not chunks.
   const first = frame('good one');
   const answer = await grpcCall(client, [first.subarray(0, 7), first.subarray(7), frame('a bad one')]);
-  assert.deepEqual(checked, ['good one', 'a bad one']);
-  assert.equal(status(answer), '13');
+  assert.equal(status(answer), '3');
   assert.deepEqual(app.streams[0]!.body, first, 'the passed message, as sent; nothing of the refused one');
   assert.equal(calls[0]!.lateRejection, invalid);
 });
+
+test('a guard that holds the first message: a refused first message never opens the app\'s stream', async () => {
+  const invalid: Rejection = { code: RejectCode.INVALID_MESSAGE, reason: 'invalid_message' };
+  const app = await startApp(() => undefined);
+  const { client } = await startFront(app.port, (call) => (call.messageGuard = wholeMessages(invalid, true)));
+  const answer = await grpcCall(client, [frame('a bad one')]);
+  assert.equal(status(answer), '3');
+  assert.equal(app.streams.length, 0, 'the app never saw the call');
+});
+
+/** A stand-in message guard: gathers whole gRPC messages and refuses one containing "bad". */
+function wholeMessages(refusal: Rejection, holdFirst = false): MessageGuard {
+  let buffered = Buffer.alloc(0);
+  let passed = 0;
+  return {
+    holdFirst,
+    get passed() {
+      return passed;
+    },
+    push(chunk, release) {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+        const message = buffered.subarray(0, 5 + buffered.readUInt32BE(1));
+        buffered = buffered.subarray(message.length);
+        if (message.subarray(5).toString().includes('bad')) return refusal;
+        passed++;
+        release(message);
+      }
+      return undefined;
+    },
+    end: () => (buffered.length > 0 ? refusal : undefined),
+  };
+}
 
 test('pacers are asked for every relayed byte, both ways, and their delays hold the bytes', async () => {
   const app = await startApp((stream, s) => {

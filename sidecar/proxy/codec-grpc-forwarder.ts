@@ -9,7 +9,6 @@ import { RejectCode, wireReplies } from '../core/codes.js';
 import type { Rejection } from '../core/filter.js';
 import { log } from '../core/log.js';
 import { encodeGrpcMessage } from '../core/reply.js';
-import { GrpcMessageFramer } from '../grpc/message-framer.js';
 import { formatGrpcTimeout } from '../grpc/timeout.js';
 import { StreamRelay, type RelayHooks } from '../h2/stream-relay.js';
 import type { H2UpstreamPool } from '../h2/upstream-pool.js';
@@ -113,11 +112,14 @@ export class CodecForwardedCall {
   }
 
   #hooks(): RelayHooks<Rejection> | undefined {
-    const { requestGuard, messageGuards, requestPacers, responsePacers } = this.call;
-    if (requestGuard === undefined && messageGuards === undefined && requestPacers === undefined && responsePacers === undefined) return undefined;
+    const { requestGuard, messageGuard, requestPacers, responsePacers } = this.call;
+    if (requestGuard === undefined && messageGuard === undefined && requestPacers === undefined && responsePacers === undefined) return undefined;
     return {
-      requestGuard,
-      messageChecks: messageGuards === undefined ? undefined : { framer: new GrpcMessageFramer(), guards: messageGuards, failed: GUARD_FAILED },
+      // The message guard bounds each message by maxMessageBytes itself (it replaces the chunk guard).
+      requestGuard: messageGuard === undefined ? requestGuard : undefined,
+      // Message validation: only checked messages reach the app; unless the call is a bidi
+      // stream, the app's stream opens once the first one passed (a refused call never reaches it).
+      messageGuard: messageGuard === undefined ? undefined : { guard: messageGuard, failed: GUARD_FAILED, holdFirst: messageGuard.holdFirst },
       requestPacers,
       responsePacers,
       refused: this.onRefused,

@@ -1,0 +1,80 @@
+// Message validation assembled (DESIGN §9): the compiled checks per (policy rule × descriptors);
+// filters/validation-filter.ts gives a call its request-message guard from them. The checks are
+// compiled once — at startup, on a policy reload, on a descriptor change (`prepare`) — and only
+// looked up per call. CONTROL path, except `checksFor` (DATA).
+
+import type { Declarations, DeclarationsSource } from '../catalog/declarations-model.js';
+import type { CompiledMethodRule, PolicySnapshot } from '../policy/model.js';
+import { parseMethodPattern } from '../policy/patterns.js';
+import { CompiledDescriptors } from './compiled-descriptors.js';
+import type { MessageGuard } from '../core/body-hooks.js';
+import type { Rejection } from '../core/filter.js';
+import { parseEncoding } from './inflate.js';
+import { undecodableRejection, type MessageCheck } from './message-check.js';
+import { RequestMessageGuard } from './request-message-guard.js';
+
+interface RuleChecks {
+  readonly declarations: Declarations;
+  readonly checks: ReadonlyMap<string, MessageCheck>;
+}
+
+const NO_CHECKS: ReadonlyMap<string, MessageCheck> = new Map();
+
+export class MessageValidation {
+  readonly #compiled = new WeakMap<Declarations, CompiledDescriptors>();
+  readonly #byRule = new WeakMap<CompiledMethodRule, RuleChecks>();
+
+  /** `source`: the API catalog's declarations store (reloaded on change). */
+  constructor(private readonly source: DeclarationsSource) {}
+
+  /** The compiled form of a declarations snapshot (memoized); undefined when no catalog.protos is set. CONTROL. */
+  compiled(declarations: Declarations = this.source.current): CompiledDescriptors | undefined {
+    if (!declarations.grpcDeclared) return undefined;
+    let c = this.#compiled.get(declarations);
+    if (c === undefined) {
+      c = new CompiledDescriptors(declarations);
+      this.#compiled.set(declarations, c);
+    }
+    return c;
+  }
+
+  /**
+   * The checks of a rule with `validate`, by method, for the current descriptors. DATA path: a
+   * WeakMap lookup; compiles only when the rule or the descriptors are new (prepare() did it
+   * already for every rule of a loaded snapshot).
+   */
+  checksFor(rule: CompiledMethodRule): ReadonlyMap<string, MessageCheck> {
+    const declarations = this.source.current;
+    const known = this.#byRule.get(rule);
+    if (known !== undefined && known.declarations === declarations) return known.checks;
+    const validate = rule.validate;
+    const pattern = parseMethodPattern(rule.pattern);
+    const compiled = this.compiled(declarations);
+    const checks = validate === undefined || compiled === undefined || !pattern.ok ? NO_CHECKS : compiled.checksFor(pattern.value, validate);
+    this.#byRule.set(rule, { declarations, checks });
+    return checks;
+  }
+
+  /** Compiles the checks of every rule of `snapshot` that asks for validation. CONTROL. */
+  prepare(snapshot: PolicySnapshot): void {
+    for (const rule of snapshot.grpc) if (rule.validate !== undefined) this.checksFor(rule);
+  }
+
+  /**
+   * One call's request-message guard (DATA path): `rule` asks for validation of `method`'s
+   * messages; each is held up to `maxMessageBytes`. When there is nothing to check the messages
+   * with (the method left the protos, or its constraints stopped compiling), the refusal instead:
+   * an enforcing rule refuses the call, an auditing one records it — never waved through.
+   */
+  guardFor(
+    rule: CompiledMethodRule,
+    method: string,
+    encoding: string | undefined,
+    size: { readonly maxMessageBytes: number; readonly tooLarge: Rejection },
+    onAudit: (wouldRefuse: Rejection) => void,
+  ): { readonly guard: MessageGuard } | { readonly refusal: Rejection } {
+    const check = this.checksFor(rule).get(method);
+    if (check === undefined) return { refusal: undecodableRejection(undefined, method, rule.validate?.rule ?? rule.pattern) };
+    return { guard: new RequestMessageGuard(check, { encoding: parseEncoding(encoding), maxMessageBytes: size.maxMessageBytes, tooLarge: size.tooLarge, onAudit }) };
+  }
+}
