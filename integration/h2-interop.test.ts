@@ -124,6 +124,16 @@ describe('command-line clients (libnghttp2)', () => {
     assert.match(stdout, /2000 succeeded, 0 failed, 0 errored/, stdout);
     assert.equal(callsTo(methodPaths.unary), before + 2000);
   });
+
+  test('h2load asking for 250 streams per connection keeps to the 100 announced: no stream refused', async () => {
+    const before = callsTo(methodPaths.unary);
+    const { stdout } = await run('h2load', [
+      '-n', '1000', '-c', '1', '-m', '250', '-H', `:authority: ${ROUTE}`,
+      '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', reqFile, `http://${sidecarA.outbound}${methodPaths.unary}`,
+    ]);
+    assert.match(stdout, /1000 succeeded, 0 failed, 0 errored/, stdout);
+    assert.equal(callsTo(methodPaths.unary), before + 1000);
+  });
 });
 
 test("Node's http2 client over mTLS: a raw gRPC call, its reply and trailers", async () => {

@@ -109,7 +109,7 @@ export class H2Connection implements FrameSink {
       ...defaultSettings(),
       headerTableSize: options.headerTableSize,
       enablePush: false,
-      maxConcurrentStreams: role === 'server' ? (options.advertisedMaxConcurrentStreams ?? options.maxConcurrentStreams) : defaultSettings().maxConcurrentStreams,
+      maxConcurrentStreams: role === 'server' ? options.maxConcurrentStreams : defaultSettings().maxConcurrentStreams,
       initialWindowSize: options.streamWindow,
       maxHeaderListSize: options.maxHeaderListSize,
     };
@@ -589,8 +589,10 @@ export class H2Connection implements FrameSink {
     if (this.goawaySent >= 0 && sid > this.goawaySent) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined, false);
     if (badPriority) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     if (decoded === DecodeResult.TOO_LARGE) return this.streamError(sid, ErrorCode.ENHANCE_YOUR_CALM, undefined);
-    // §5.1.2: over the limit, this stream alone is refused; the others go on.
-    if (this.peerStreams >= this.options.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined);
+    // §5.1.2: over the limit, this stream alone is refused; the others go on. A peer that had
+    // not seen our SETTINGS yet does this in good faith: such refusals count against the
+    // rapid-reset budget only beyond an allowance (a peer that keeps doing it).
+    if (this.peerStreams >= this.options.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined, this.floods.refusedOverLimit());
     const head = emptyRequestHead();
     if (checkRequest(list, head) !== undefined) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     const stream = new H2Stream(this, sid, this.remote.initialWindowSize, this.local.initialWindowSize);

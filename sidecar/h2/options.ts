@@ -4,7 +4,7 @@
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits } from './flood-guard.js';
 
 export interface H2Options {
-  /** Streams the peer may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); excess ones are refused alone. */
+  /** Streams the peer may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS, announced as is); excess ones are refused alone. */
   readonly maxConcurrentStreams: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE: decoded size (name + value + 32 per field) of one header list. */
   readonly maxHeaderListSize: number;
@@ -33,11 +33,6 @@ export interface H2Options {
   readonly firstRequestTimeoutMs: number;
   /** A header block, once begun (its first octets), must be complete within this (ms; 0 = no limit). */
   readonly requestHeadersTimeoutMs: number;
-  /**
-   * SETTINGS_MAX_CONCURRENT_STREAMS as announced, when it should differ from the limit that is
-   * enforced (streams between the two are refused one by one, REFUSED_STREAM).
-   */
-  readonly advertisedMaxConcurrentStreams: number | undefined;
   /** The timeouts are checked by the owner's `sweep(now)` calls (a listener's one timer), not a timer per connection. */
   readonly externalSweep: boolean;
   /** A connection without streams for this long is closed with GOAWAY NO_ERROR (ms; 0 = never). */
@@ -62,7 +57,6 @@ export const DEFAULT_H2_OPTIONS: H2Options = Object.freeze({
   handshakeTimeoutMs: 10_000,
   firstRequestTimeoutMs: 0,
   requestHeadersTimeoutMs: 0,
-  advertisedMaxConcurrentStreams: undefined,
   externalSweep: false,
   idleTimeoutMs: 300_000,
   congestionBytes: 256 * 1024,

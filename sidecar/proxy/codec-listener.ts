@@ -59,14 +59,14 @@ export interface Listener {
 const HTTP1_CHECK_INTERVAL_MS = 1_000;
 
 /**
- * The codec's settings for a listener's `limits` (sidecar config) — built once. Twice the
- * stream limit is announced (as the node:http2 listener did, so peers see the same SETTINGS);
- * the streams in between are refused one by one, the others go on (RFC 9113 §5.1.2).
+ * The codec's settings for a listener's `limits` (sidecar config) — built once. The stream
+ * limit is announced as it is enforced: a stream over it is refused alone (REFUSED_STREAM),
+ * the others go on (RFC 9113 §5.1.2); up to `maxConcurrentStreams` such refusals per 10 s are
+ * not counted as resets (a client that opened them before it saw our SETTINGS).
  */
 export function listenerH2Options(limits: ListenerLimits): H2Options {
   return h2Options({
     maxConcurrentStreams: limits.maxConcurrentStreams,
-    advertisedMaxConcurrentStreams: limits.maxConcurrentStreams * 2,
     maxHeaderListSize: limits.maxHeaderListBytes,
     // Up to twice the limit a request still reaches the chain, which answers it (431 / 8).
     refusedHeaderListSize: limits.maxHeaderListBytes * 2,
@@ -75,7 +75,7 @@ export function listenerH2Options(limits: ListenerLimits): H2Options {
     firstRequestTimeoutMs: limits.firstRequestTimeout,
     requestHeadersTimeoutMs: limits.requestHeadersTimeout,
     idleTimeoutMs: limits.idleTimeout,
-    floods: { ...DEFAULT_FLOOD_LIMITS, resetsPer10s: limits.maxResetsPerConnection },
+    floods: { ...DEFAULT_FLOOD_LIMITS, resetsPer10s: limits.maxResetsPerConnection, freeRefusalsPer10s: limits.maxConcurrentStreams },
     externalSweep: true,
   });
 }
