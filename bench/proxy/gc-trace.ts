@@ -1,7 +1,8 @@
 // Collects V8's --trace-gc lines of a benchmark process (its stdout) into a pause summary:
 // how many scavenges and mark-compacts, their pauses in total and at most. A line looks like
 //   [pid:0x…]   1234 ms: Scavenge 4.1 (5.8) -> 3.5 (6.8) MB, 0.62 / 0.00 ms  (average mu …
-// (the first number after "MB, " is the pause on the main thread).
+// (the first number after "MB, " is the pause on the main thread; Node 24's V8 writes
+// "MB, pooled: 0 MB, 0.62 / 0.00 ms").
 
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ export interface GcSummary {
   readonly maxMarkCompactMs: number;
 }
 
-const LINE = /ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Minor Mark-Sweep)[^,]*, ([\d.]+) \/ /;
+const LINE = /ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Minor Mark-Sweep)[^,]*, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ /;
 
 export class GcTrace {
   private scavenges = 0;
