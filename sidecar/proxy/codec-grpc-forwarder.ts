@@ -72,6 +72,8 @@ export class CodecForwardedCall {
     const { call, exchange } = this;
     // A request that ended with its HEADERS has no DATA to carry END_STREAM.
     if (!this.relay.start(pool, fields, exchange.requestEnded && !exchange.hasPendingData)) return;
+    // A guard that holds the first message may have decided already (a request without a body).
+    if (this.#settled) return;
     this.#timer = setTimeout(this.onDeadline, Math.max(0, call.timeoutMs - (performance.now() - call.startedAt)));
     exchange.attach(this.relay);
   }
