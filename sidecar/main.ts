@@ -4,6 +4,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
+import { createAlerts } from './alerts/alerts.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
@@ -15,7 +16,7 @@ import { startInboundListener, type InboundListener } from './proxy/inbound-list
 import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
-import { createLimits, type WorkerShare } from './ratelimit/limits.js';
+import { createLimits, type Limits, type WorkerShare } from './ratelimit/limits.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
@@ -59,6 +60,14 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const audit = new AuditLog(config.audit.file);
   const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
+  let limitStore: (() => ReturnType<Limits['storeStatus']>) | undefined;
+  const alerts = createAlerts(config, {
+    service: telemetry.settings.serviceName,
+    policies,
+    certificate: () => identities.current,
+    limitStore: () => limitStore?.(),
+  });
+  telemetry.metrics.addCollector(alerts.metrics);
   let draining = false;
   let inboundUp = false;
 
@@ -72,15 +81,17 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
     metrics: () => telemetry.metrics.render(),
+    views: { '/alerts': () => alerts.view() },
   });
 
   const pool = new UpstreamPool(config.inbound.app);
   const limits = await createLimits(config.rateLimit, opts.workers);
   telemetry.metrics.addCollector(limits.metrics);
+  limitStore = () => limits.storeStatus();
   // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer];
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, ...(alerts.observer === undefined ? [] : [alerts.observer])];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -139,6 +150,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     routes?.destroy();
     authn.close();
     await limits.close();
+    await alerts.close(0);
     await telemetry.shutdown(1000);
     throw err;
   }
@@ -172,6 +184,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         pool.destroy();
         authn.close();
         await limits.close();
+        await alerts.close(); // alerts still queued get a moment, bounded
         await telemetry.shutdown(); // spans of the drained calls, bounded
         await audit.close();
         await admin.close();

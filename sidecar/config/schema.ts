@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { createAlertsSchema } from './alerts-schema.js';
 import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 
@@ -145,6 +146,7 @@ export function createSidecarConfigSchema(baseDir: string) {
     rateLimit: rateLimit.prefault({}),
     telemetry: telemetry.prefault({}),
     audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),
+    alerts: createAlertsSchema(baseDir).prefault({}),
     workers: z
       .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
       .transform((w) => (w === 'auto' ? Math.min(64, availableParallelism()) : w))
