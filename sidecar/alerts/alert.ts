@@ -87,6 +87,7 @@ export function num(n: number): string {
 
 /** `1m`, `10s`, `250ms` for annotations. */
 export function formatMs(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;

@@ -30,6 +30,9 @@ export class AlertmanagerReceiver {
   readonly queue: DeliveryQueue<Alert>;
   readonly endpoint: string;
   #lastResend: number;
+  /** The resend in progress: alerts still to queue. */
+  #resend: Alert[] = [];
+  #resendNext = 0;
 
   constructor(
     private readonly config: AlertmanagerConfig,
@@ -52,11 +55,18 @@ export class AlertmanagerReceiver {
     this.queue.push(alert);
   }
 
-  /** Every `resendEvery`: the active alerts and the recently resolved ones again. */
+  /**
+   * Every `resendEvery`: the active alerts and the recently resolved ones again. A resend takes
+   * only free room in the queue (the rest follows on later ticks as it drains), so it never
+   * pushes out a waiting change, and an outage does not turn each resend into counted drops.
+   */
   tick(now: number, book: AlertBook): void {
-    if (now - this.#lastResend < this.config.resendEvery) return;
-    this.#lastResend = now;
-    for (const a of book.active()) this.queue.push(a);
-    for (const a of book.recentlyResolved()) this.queue.push(a);
+    if (this.#resendNext >= this.#resend.length && now - this.#lastResend >= this.config.resendEvery) {
+      this.#lastResend = now;
+      this.#resend = [...book.active(), ...book.recentlyResolved()];
+      this.#resendNext = 0;
+    }
+    while (this.#resendNext < this.#resend.length && this.queue.room > 0) this.queue.push(this.#resend[this.#resendNext++]!);
+    if (this.#resendNext >= this.#resend.length) this.#resend = [];
   }
 }

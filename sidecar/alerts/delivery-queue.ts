@@ -74,6 +74,11 @@ export class DeliveryQueue<T> {
     this.#pump();
   }
 
+  /** Items that can be pushed before the oldest is dropped. */
+  get room(): number {
+    return this.opts.capacity - this.#length;
+  }
+
   get stats(): DeliveryStats {
     return { ok: this.#ok, retried: this.#retried, failed: this.#failed, dropped: this.#dropped, queued: this.#length, lastError: this.#lastError };
   }
