@@ -159,3 +159,20 @@ test('receivers back: a real Alertmanager on that port and a healthy webhook get
   assert.equal(got.body.status, 'firing');
   assert.ok((await metric('meshward_alerts_sent_total', { receiver: 'webhook', result: 'ok' })) > 0);
 });
+
+test('a bad webhook headers file stops startup with exit 2, naming the file and line but not the value', async () => {
+  const own = join(dir, 'bad-headers');
+  await mkdir(own);
+  await writeFile(join(own, 'headers'), 'Authorization: Bearer leaked-if-printed\nno colon here\n');
+  const config = await writeSidecarConfig(own, {
+    appPort: app.port,
+    pki,
+    extra: `alerts:\n  webhook: { url: "${hook.url('/hook')}", headersFile: headers }\n`,
+  });
+  const failed = await startSidecar(config, { expectFailure: true });
+  assert.equal(failed.proc.exitCode, 2);
+  const err = failed.stderrLines.join('\n');
+  assert.match(err, /invalid config/);
+  assert.match(err, /alerts\.webhook\.headersFile: .*headers:2: expected "Name: value"/);
+  assert.ok(!err.includes('leaked-if-printed'));
+});

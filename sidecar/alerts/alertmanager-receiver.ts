@@ -41,7 +41,7 @@ export class AlertmanagerReceiver {
     private readonly clock: () => number = Date.now,
   ) {
     this.endpoint = `${config.url.replace(/\/+$/, '')}/api/v2/alerts`;
-    const headers = new HeadersSource(config.headersFile);
+    const headers = new HeadersSource(config.headersFile, 'alerts.alertmanager.headersFile');
     // Alerts are queued by reference and formatted when sent: a retry carries the newest state.
     const send = (batch: readonly Alert[]): Promise<void> => {
       const t = this.clock();

@@ -11,6 +11,10 @@ export interface AlertsMetricsSources {
   readonly receivers: () => ReadonlyArray<{ readonly name: string; readonly stats: DeliveryStats }>;
   readonly book: AlertBook;
   readonly pairs: () => PairTableStats;
+  /** The `service` label of the alerts, exported for the Prometheus rules' joins. */
+  readonly service: string;
+  /** The workload certificate's notBefore (ms), for the rules' lifetime share. */
+  readonly certificateNotBefore: () => number;
 }
 
 const RESULTS = ['ok', 'retried', 'failed', 'dropped'] as const;
@@ -39,6 +43,11 @@ export function alertsCollector(src: AlertsMetricsSources): () => string {
     out += single('meshward_alerts_pairs', 'Caller x method pairs the detectors track.', 'gauge', pairs.pairs);
     out += single('meshward_alerts_pair_evictions_total', 'Pairs evicted (least recently used) to stay within alerts.maxPairs.', 'counter', pairs.evictions);
     out += single('meshward_alerts_events_dropped_total', 'New-caller events lost because too many arrived between two evaluations.', 'counter', pairs.eventsDropped);
+    // For charts/meshward/rules: `service` joined onto every series of this sidecar, and the
+    // certificate's start so a rule can tell a one-hour SVID from a one-year certificate.
+    out += header('meshward_service_info', 'The service this sidecar serves (alerts.service, else telemetry.serviceName); always 1.', 'gauge');
+    out += `meshward_service_info${labelText(['service'], [src.service])} 1\n`;
+    out += single('meshward_certificate_not_before_seconds', "Unix time (seconds) from which this workload's X.509-SVID is valid (its notBefore).", 'gauge', Math.floor(src.certificateNotBefore() / 1000));
     return out;
   };
 }

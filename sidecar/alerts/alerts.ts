@@ -110,7 +110,13 @@ export function createAlerts(config: SidecarConfig, deps: AlertsDeps): Alerts {
   };
   const timer = c.enabled ? setInterval(evaluate, c.evaluateEvery) : undefined;
   timer?.unref();
-  const metrics = alertsCollector({ receivers: () => receivers.map((r) => ({ name: r.name, stats: r.queue.stats })), book, pairs: () => table.stats });
+  const metrics = alertsCollector({
+    receivers: () => receivers.map((r) => ({ name: r.name, stats: r.queue.stats })),
+    book,
+    pairs: () => table.stats,
+    service: c.service ?? deps.service,
+    certificateNotBefore: () => deps.certificate().notBefore,
+  });
 
   return {
     observer: c.enabled ? alertsObserver(table, new MethodLabels(deps.policies)) : undefined,

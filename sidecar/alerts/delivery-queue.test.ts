@@ -47,7 +47,7 @@ async function receiver(): Promise<Receiver> {
 const OPTS: DeliveryOptions = { capacity: 100, batch: 3, retries: 3, backoffMs: 20, maxBackoffMs: 200, random: () => 0.5 };
 
 function queueTo(r: Receiver, opts: Partial<DeliveryOptions> = {}, timeoutMs = 2000): DeliveryQueue<number> {
-  return new DeliveryQueue((batch) => postJson(r.url, batch, new HeadersSource(undefined), timeoutMs), { ...OPTS, ...opts });
+  return new DeliveryQueue((batch) => postJson(r.url, batch, new HeadersSource(undefined, 'test'), timeoutMs), { ...OPTS, ...opts });
 }
 
 async function until(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
@@ -131,7 +131,7 @@ test('an unreachable receiver: the error names the connection failure', async ()
   const r = await receiver();
   const url = r.url;
   await new Promise((res) => servers.pop()!.close(res));
-  const q = new DeliveryQueue<number>((b) => postJson(url, b, new HeadersSource(undefined), 500), { ...OPTS, retries: 0 });
+  const q = new DeliveryQueue<number>((b) => postJson(url, b, new HeadersSource(undefined, 'test'), 500), { ...OPTS, retries: 0 });
   q.push(1);
   await until(() => q.stats.failed === 1, 'failed');
   assert.equal(q.stats.lastError, 'ECONNREFUSED');

@@ -4,6 +4,7 @@
 
 import { statSync } from 'node:fs';
 import { readHeadersFile } from '../config/headers-file.js';
+import { ConfigError } from '../config/load.js';
 import { log } from '../core/log.js';
 
 /** Bytes of an error response kept for the message (Alertmanager explains a 400 in its body). */
@@ -16,7 +17,14 @@ export class HeadersSource {
   #size = -1;
   #lastError: string | undefined;
 
-  constructor(private readonly file: string | undefined) {
+  /** Throws ConfigError when the file is unreadable or invalid now (startup: exit 2). */
+  constructor(
+    private readonly file: string | undefined,
+    key: string,
+  ) {
+    if (file === undefined) return;
+    const r = readHeadersFile(file);
+    if (!r.ok) throw new ConfigError([`${key}: ${r.error}`]);
     this.current();
   }
 

@@ -81,7 +81,7 @@ export class WebhookReceiver {
   readonly queue: DeliveryQueue<WebhookItem>;
 
   constructor(config: WebhookConfig, delivery: DeliveryOptions) {
-    const headers = new HeadersSource(config.headersFile);
+    const headers = new HeadersSource(config.headersFile, 'alerts.webhook.headersFile');
     this.queue = new DeliveryQueue((batch) => postJson(config.url, webhookPayload(batch), headers, config.timeout), delivery);
   }
 

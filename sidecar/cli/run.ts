@@ -47,6 +47,11 @@ export async function runRunCommand(argv: string[]): Promise<number> {
       process.stderr.write(`meshward: invalid policies\n${err.message}\n`);
       return 2;
     }
+    if (err instanceof ConfigError) {
+      // A file the config names, checked when it is first read (alerts headers files).
+      process.stderr.write(`meshward: invalid config\n${err.message}\n`);
+      return 2;
+    }
     if (err instanceof SchemaLoadError) {
       process.stderr.write(`meshward: invalid GraphQL schema\n${err.message}\n`);
       return 2;

@@ -4,7 +4,6 @@
 // receiver is configured. CONTROL path.
 import * as z from 'zod';
 import { duration, filePath, url } from './fields.js';
-import { readHeadersFile } from './headers-file.js';
 
 export const ALERT_NAMES = [
   'MeshwardDenySpike',
@@ -24,13 +23,9 @@ export const ALERT_LABELS = ['alertname', 'severity', 'service', 'method', 'prin
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export function createAlertsSchema(baseDir: string) {
-  // The file is read (and checked) here so a bad one is a config error at startup (exit 2);
-  // the receiver re-reads it when it changes (secret rotation). Its values never reach a message.
+  // Read and checked when the sidecar starts (a bad file is exit 2, alerts/http-post.ts), not
+  // here: parsing a config reads no files (the injector validates configs for other pods).
   const headersFile = filePath(baseDir)
-    .superRefine((path, ctx) => {
-      const r = readHeadersFile(path);
-      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error, input: path });
-    })
     .optional()
     .meta({ description: 'Extra request headers (e.g. Authorization), one "Name: value" per line; never logged.' });
   const timeout = duration({ positive: true }).prefault('5s').meta({ description: 'Bound on one delivery attempt.' });
