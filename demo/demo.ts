@@ -14,6 +14,7 @@ import { grpcFrame, rawRequest } from '../integration/support/raw-h2.js';
 import { startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
 import { gql } from '../integration/support/graphql-client.js';
+import { startAlertDemo } from './alert-demo.js';
 import { startEchoApp } from './echo-app.js';
 import { SHOP_SCHEMA_FILE, startGraphqlApp } from './graphql-app.js';
 import { repoRoot } from './repo-root.js';
@@ -50,6 +51,7 @@ async function main(): Promise<number> {
   console.log(`   and a graphql-js app (demo/shop.graphql) on 127.0.0.1:${shop.port} (HTTP/1.1)`);
   const idp = await JwksServer.start();
   console.log(`   the identity provider: a JWKS server at ${idp.jwksUri}`);
+  const alerting = await startAlertDemo(dir, certs, caller.caPem);
 
   const configFile = join(dir, 'sidecar.yaml');
   writeFileSync(
@@ -78,9 +80,10 @@ jwt:
       algorithms: [RS256, ES256]
 audit:
   file: audit.log
-`,
+${alerting.configYaml}`,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
+  const startedAt = Date.now();
   const sidecar = await startSidecar(configFile);
   console.log(`   inbound (mTLS) ${sidecar.inbound}, admin http://${sidecar.admin}/readyz, app 127.0.0.1:${app.port}\n`);
 
@@ -136,12 +139,16 @@ audit:
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
 
+  for (const [what, expected, got] of await alerting.run(sidecar, startedAt)) check(what, expected, got);
+  console.log();
+
   closeAllClients();
   const exit = await sidecar.stop('SIGTERM');
   check('SIGTERM: drain and exit', 'exit 0', `exit ${exit}`);
   await app.close();
   await shop.close();
   await idp.close();
+  await alerting.close();
 
   console.log('audit log (.demo/audit.log: every decision that was not a plain allow):');
   for (const line of readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)) {
