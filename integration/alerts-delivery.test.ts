@@ -176,3 +176,30 @@ test('a bad webhook headers file stops startup with exit 2, naming the file and 
   assert.match(err, /alerts\.webhook\.headersFile: .*headers:2: expected "Name: value"/);
   assert.ok(!err.includes('leaked-if-printed'));
 });
+
+test('workers: 2 — the primary\'s GET /alerts lists what every worker found', async () => {
+  const own = join(dir, 'workers');
+  await mkdir(join(own, 'policies'), { recursive: true });
+  const config = await writeSidecarConfig(own, {
+    appPort: app.port,
+    pki,
+    allowAnyAuthenticated: true,
+    extra: 'workers: 2\nalerts: { learnFor: 0s, evaluateEvery: 100ms, window: 1s }\n',
+  });
+  const primary = await startSidecar(config, { timeoutMs: 20_000 });
+  const client = echoClient(primary.inbound, clientTls(pki, pki.client), { servername: 'orders' });
+  // Round robin: over a few connections both workers serve calls.
+  for (let i = 0; i < 4; i++) {
+    const c = echoClient(primary.inbound, clientTls(pki, pki.client), { servername: 'orders', channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    await timedCall(c, 'meshward.demo.v1.Echo/Unary');
+  }
+  await timedCall(client, 'meshward.demo.v1.Echo/Unary');
+  const view = await until('both workers to list the new caller', async () => (await (await fetch(`http://${primary.admin}/alerts`)).json()) as any, (v) => v.workers?.length === 2 && v.workers.every((w: any) => w.pairs >= 1) && v.alerts?.length >= 1);
+  assert.equal(view.enabled, true);
+  assert.deepEqual(view.workers.map((w: any) => w.worker).sort(), [1, 2]);
+  assert.ok(view.workers.every((w: any) => w.pairs >= 1), `both workers served calls: ${JSON.stringify(view.workers)}`);
+  const news = view.alerts.filter((a: any) => a.labels.alertname === 'MeshwardNewCaller');
+  assert.equal(news.length, 1, 'the same alert from both workers is listed once');
+  assert.equal(news[0].labels.principal, FRONTEND);
+  await primary.stop();
+});

@@ -6,6 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { startAdminServer } from '../admin/admin-server.js';
+import type { AlertsView } from '../alerts/alerts.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { log } from '../core/log.js';
 import { TokenBroker } from '../ratelimit/token-broker.js';
@@ -88,6 +89,17 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     );
   };
   const readyCount = (): number => slots.filter((s) => s.state === 'ready').length;
+  // Each worker detects on the calls it serves (alerts/): one list, an alert once per fingerprint.
+  const alertsOfAll = async (): Promise<unknown> => {
+    const answers = await Promise.all(slots.filter((s) => s.state === 'ready').map(async (s) => ({ n: s.n, value: (await ask(s, 'alerts')).reply?.value as AlertsView | undefined })));
+    const alerts = new Map<string, AlertsView['alerts'][number]>();
+    for (const a of answers) for (const alert of a.value?.alerts ?? []) if (!alerts.has(alert.fingerprint)) alerts.set(alert.fingerprint, alert);
+    return {
+      enabled: answers.some((a) => a.value?.enabled === true),
+      alerts: [...alerts.values()],
+      workers: answers.map((a) => ({ worker: a.n, receivers: a.value?.receivers ?? [], pairs: a.value?.pairs ?? 0 })),
+    };
+  };
 
   const admin = await startAdminServer(config.admin.listen, {
     notReadyReasons: () => (draining ? ['draining'] : readyCount() === 0 ? ['no worker ready'] : []),
@@ -102,6 +114,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
       );
     },
     views: {
+      '/alerts': alertsOfAll,
       '/workers': async () => {
         await refreshMetrics();
         return slots.map((s) => ({
