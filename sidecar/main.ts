@@ -57,6 +57,12 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const graphqlConfig = config.inbound.graphql;
   const graphqlModule = graphqlConfig && (await import('./graphql/graphql-endpoint.js'));
   const graphqlSchema = graphqlConfig && graphqlModule && new graphqlModule.SchemaStore(graphqlConfig.schemaFile);
+  // The API catalog's declarations (DESIGN §8); the .proto parser is loaded only when needed.
+  const catalogSources = { protos: config.catalog.protos, graphqlSchemaFile: graphqlConfig?.schemaFile };
+  const declarations =
+    catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
+      ? await (await import('./catalog/declarations.js')).openDeclarations(catalogSources)
+      : undefined;
   const audit = new AuditLog(config.audit.file);
   const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
@@ -145,6 +151,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   } catch (err) {
     await started?.close(0);
     graphql?.close();
+    declarations?.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -162,6 +169,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   });
   identities.watch();
   policies.watch();
+  declarations?.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
 
   let stopping: Promise<void> | undefined;
@@ -174,6 +182,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       stopping ??= (async () => {
         draining = true;
         policies.close();
+        declarations?.close();
         identities.close();
         log.info('draining', { timeoutMs: config.shutdown.drainTimeout });
         await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);

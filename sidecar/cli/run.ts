@@ -3,6 +3,7 @@
 // process becomes the primary (workers.ts) and each worker runs the sidecar (worker-channel.ts).
 
 import { parseArgs } from 'node:util';
+import { DeclarationsLoadError } from '../catalog/declarations-load-error.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { log, setLogFields } from '../core/log.js';
 import { SchemaLoadError } from '../graphql/schema-load-error.js';
@@ -54,6 +55,10 @@ export async function runRunCommand(argv: string[]): Promise<number> {
     }
     if (err instanceof SchemaLoadError) {
       process.stderr.write(`meshward: invalid GraphQL schema\n${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof DeclarationsLoadError) {
+      process.stderr.write(`meshward: invalid catalog declarations (catalog.protos)\n${err.message}\n`);
       return 2;
     }
     log.error('startup failed', { error: (err as Error).message });

@@ -40,6 +40,29 @@ export function duration(opts: { positive: boolean }) {
     .meta({ description: 'A duration such as 250ms, 5s, 1m or 1m30s: units h, m, s, ms, largest first; no bare numbers.' });
 }
 
+const LONG_DURATION_TEXT = 'a duration such as 30d, 12h or 1d12h';
+
+/**
+ * A duration that may be counted in days (`30d`, `1d12h`) → milliseconds; never used as a
+ * timer, so it is not bounded by Node's timer range. `positive` refuses `0d`.
+ */
+export function longDuration(opts: { positive: boolean }) {
+  return z
+    .string({ error: expecting(LONG_DURATION_TEXT) })
+    .transform((s, ctx) => {
+      const m = /^(?:(\d+)d)?(.*)$/.exec(s)!;
+      const days = m[1] === undefined ? 0 : Number(m[1]) * 86_400_000;
+      const rest = m[2] === '' ? (m[1] === undefined ? undefined : 0) : parseDuration(m[2]!);
+      const ms = rest === undefined ? undefined : days + rest;
+      if (ms === undefined || !Number.isSafeInteger(ms) || (opts.positive && ms === 0)) {
+        ctx.addIssue({ code: 'custom', message: expected(LONG_DURATION_TEXT, s), input: s });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: 'A duration such as 30d, 12h or 1d12h: units d, h, m, s, ms, largest first.' });
+}
+
 /** A byte size (see parseByteSize) within [min, max] → bytes. */
 export function byteSize(min: number, max: number) {
   const what = `a byte size from ${min} to ${max}, such as ${max} or "${max / 1024}Ki"`;

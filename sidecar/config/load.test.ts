@@ -76,6 +76,7 @@ test('a minimal file gets every default', () => {
     rateLimit: { store: 'memory', redis: { url: 'redis://127.0.0.1:6379', failMode: 'closed', timeout: 50 } },
     telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
+    catalog: { protos: [], undeclared: 'deny', zombieAfter: 30 * 86_400_000 },
     alerts: {
       enabled: true,
       labels: {},
@@ -306,6 +307,7 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     '/inbound/graphql/schemaFile',
     '/outbound',
     '/telemetry/otlp',
+    '/catalog/stateFile',
     '/alerts/alertmanager',
     '/alerts/alertmanager/headersFile',
     '/alerts/webhook',

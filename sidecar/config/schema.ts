@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { createAlertsSchema } from './alerts-schema.js';
-import { byteSize, duration, filePath, hostPort, spiffeId, trustDomain, url } from './fields.js';
+import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 
 export type { HostPort } from './fields.js';
@@ -128,6 +128,22 @@ export function createSidecarConfigSchema(baseDir: string) {
       .meta({ default: 1, description: 'Parent-based sampling ratio. Else OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.' }),
   });
 
+  // The API catalog (DESIGN §8): declarations, the undeclared-method filter, observations.
+  const catalog = z.strictObject({
+    protos: z
+      .array(file)
+      .prefault([])
+      .meta({ description: '.proto files and folders (import roots), and descriptor sets (.binpb, .pb, .protoset); hot-reloaded.' }),
+    undeclared: z
+      .enum(['deny', 'audit', 'allow'])
+      .default('deny')
+      .meta({ description: 'Calls to gRPC methods not in `protos` (when set): deny = 12 UNIMPLEMENTED before the policy; audit = forward and record audit_deny; allow = only count.' }),
+    stateFile: file.optional().meta({ description: 'Observations are kept here (written atomically, every few seconds) and survive restarts.' }),
+    zombieAfter: longDuration({ positive: true })
+      .prefault('30d')
+      .meta({ description: 'A declared method not called for this long (with stateFile) is a zombie.' }),
+  });
+
   const auditFile = z
     .string()
     .min(1)
@@ -146,6 +162,7 @@ export function createSidecarConfigSchema(baseDir: string) {
     rateLimit: rateLimit.prefault({}),
     telemetry: telemetry.prefault({}),
     audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),
+    catalog: catalog.prefault({}),
     alerts: createAlertsSchema(baseDir).prefault({}),
     workers: z
       .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
