@@ -27,6 +27,16 @@ const UNARY = 'meshward.demo.v1.Echo/Unary';
 const PING = 'meshward.demo.v1.Admin/Ping';
 const BATCH = 'spiffe://cluster.local/ns/jobs/sa/batch';
 const FRONTEND = 'spiffe://cluster.local/ns/web/sa/frontend';
+const OPS = 'spiffe://cluster.local/ns/ops/sa/tool';
+// catalog.protos for the test: Echo/Unary declared deprecated, the Admin service not declared.
+const PROTO = `syntax = "proto3";
+package meshward.demo.v1;
+message EchoRequest { string message = 1; }
+message EchoReply { string message = 1; }
+service Echo {
+  rpc Unary(EchoRequest) returns (EchoReply) { option deprecated = true; }
+}
+`;
 const HOOK_TOKEN = 'Bearer hook-secret-4c1f';
 const HOUR = 3_600_000;
 
@@ -46,6 +56,7 @@ spec:
 let dir: string;
 let pki: Pki;
 let batch: Svid;
+let ops: Svid;
 let svid: { certFile: string; keyFile: string };
 let app: EchoApp;
 let jwks: JwksServer;
@@ -104,6 +115,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshward-alerts-'));
   pki = await makePki(join(dir, 'pki'));
   batch = await issueSvid(pki.dir, 'batch', pki.ca, { spiffeId: BATCH });
+  ops = await issueSvid(pki.dir, 'ops', pki.ca, { spiffeId: OPS });
   // The sidecar's own SVID with 10% of its lifetime left: MeshwardCertificateExpiry from the start.
   const now = Date.now();
   const own = join(dir, 'svid');
@@ -124,6 +136,8 @@ before(async () => {
   am = await startAlertmanager(join(dir, 'alertmanager'), { webhookUrl: amHook.url('/am') });
   await mkdir(join(dir, 'policies'));
   await writeFile(join(dir, 'policies', 'alerts.yaml'), POLICY);
+  await mkdir(join(dir, 'protos'));
+  await writeFile(join(dir, 'protos', 'echo.proto'), PROTO);
   await writeFile(join(dir, 'hook-headers'), `# meshward's token at the receiver\nAuthorization: ${HOOK_TOKEN}\n`);
   const config = await writeSidecarConfig(dir, {
     appPort: app.port,
@@ -136,6 +150,7 @@ before(async () => {
       `    - { name: corp, issuer: "${jwks.origin}", jwksUri: "${jwks.jwksUri}", audiences: [orders], algorithms: [RS256, ES256] }`,
       `rateLimit: { store: redis, redis: { url: "${redis.url}", timeout: 200ms } }`,
       `telemetry: { serviceName: orders, otlp: { endpoint: "${otlp.endpoint}" }, sampling: 1.0 }`,
+      'catalog: { protos: [protos/], undeclared: allow }',
       'alerts:',
       `  alertmanager: { url: "${am.url}", resendEvery: 1s }`,
       `  webhook: { url: "${hook.url('/hook')}", headersFile: hook-headers }`,
@@ -243,6 +258,28 @@ describe('detectors through the built sidecar', () => {
     assert.ok(Number(a.annotations.calls) > 4 * Math.max(1, Number(a.annotations.baseline_calls)));
     await assertTraceKnown(a.annotations.trace_id);
     await amResolved(want);
+  });
+
+  test('MeshwardShadowApi and MeshwardDeprecatedApi: an undeclared and a deprecated method called, from catalog.protos', async () => {
+    const shadowCall = await ping(adminClient(sidecar.inbound, clientTls(pki, ops), { servername: 'orders' }), {});
+    assert.equal(shadowCall.status, 0, 'ops/* may call Admin/Ping; the app serves it; catalog.protos does not declare it');
+    const deprecatedCall = await unary(echo(ops), { message: 'old' });
+    assert.equal(deprecatedCall.status, 7);
+    const shadow = { alertname: 'MeshwardShadowApi', principal: OPS, method: PING };
+    const deprecated = { alertname: 'MeshwardDeprecatedApi', principal: OPS, method: UNARY };
+    const s = await amAlert(shadow);
+    assert.equal(s.labels.severity, 'warning');
+    assert.equal(s.annotations.first_outcome, 'allowed');
+    assert.match(s.annotations.rule!, /not declared in catalog\.protos/);
+    await assertTraceKnown(s.annotations.trace_id);
+    const d = await amAlert(deprecated);
+    assert.equal(d.labels.severity, 'info');
+    assert.equal(d.annotations.first_outcome, 'no_allow_match');
+    assert.equal(d.annotations.file, 'echo.proto');
+    await amResolved(shadow);
+    await amResolved(deprecated);
+    await hookAlert(hook, 'resolved', shadow);
+    await hookAlert(hook, 'resolved', deprecated);
   });
 
   test('MeshwardCertificateExpiry: fired from the start, re-sent while active, resolved by a rotated certificate', async () => {

@@ -72,6 +72,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     policies,
     certificate: () => identities.current,
     limitStore: () => limitStore?.(),
+    declarations,
   });
   telemetry.metrics.addCollector(alerts.metrics);
   let draining = false;

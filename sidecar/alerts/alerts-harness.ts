@@ -1,6 +1,7 @@
 // Test support for the alerts (not used by the sidecar): the real schema, policy, method labels,
 // observer, evaluator and book on a manual clock, and calls described by what happened to them.
 
+import { EMPTY_DECLARATIONS, type Declarations, type MethodDeclaration } from '../catalog/declarations-model.js';
 import { parseConfig } from '../config/load.js';
 import type { Rejection } from '../core/filter.js';
 import { decide, fakeCall, outcome, snapshotOf } from '../telemetry/fake-call.js';
@@ -40,7 +41,18 @@ export class AlertsHarness {
   readonly alerts: Alerts;
   readonly snapshot = snapshotOf(POLICY);
 
-  constructor(alertsYaml: string, extraYaml = '') {
+  /** catalog.protos as the harness declares it: GetOrder, and DeleteOrder deprecated. */
+  declarations: Declarations = {
+    ...EMPTY_DECLARATIONS,
+    version: 'test-1',
+    grpcDeclared: true,
+    methods: new Map([
+      [GET_ORDER, { name: GET_ORDER, deprecated: false, file: 'shop/v1/orders.proto' } as MethodDeclaration],
+      [DELETE_ORDER, { name: DELETE_ORDER, deprecated: true, file: 'shop/v1/orders.proto' } as MethodDeclaration],
+    ]),
+  };
+
+  constructor(alertsYaml: string, extraYaml = '', opts: { catalog?: boolean } = {}) {
     const text = `apiVersion: meshward.dev/v1alpha1
 kind: Sidecar
 identity: { trustDomain: cluster.local, certFile: tls.crt, keyFile: tls.key, caFile: ca.crt }
@@ -50,11 +62,13 @@ alerts:
 ${alertsYaml.replace(/^/gm, '  ')}
 `;
     const config = parseConfig(text, '/tmp/meshward-alerts-test/meshward.yaml');
+    const self = this; // the declarations getter reads the current field
     this.alerts = createAlerts(config, {
       service: 'orders',
       policies: { current: this.snapshot },
       certificate: () => this.cert,
       limitStore: () => this.store,
+      declarations: opts.catalog === true ? { get current() { return self.declarations; } } : undefined,
       now: () => this.clock.t,
     });
   }

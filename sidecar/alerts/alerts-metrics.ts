@@ -42,7 +42,7 @@ export function alertsCollector(src: AlertsMetricsSources): () => string {
     out += single('meshward_alerts_suppressed_total', 'Alerts not raised because maxActive alerts were active.', 'counter', suppressed);
     out += single('meshward_alerts_pairs', 'Caller x method pairs the detectors track.', 'gauge', pairs.pairs);
     out += single('meshward_alerts_pair_evictions_total', 'Pairs evicted (least recently used) to stay within alerts.maxPairs.', 'counter', pairs.evictions);
-    out += single('meshward_alerts_events_dropped_total', 'New-caller events lost because too many arrived between two evaluations.', 'counter', pairs.eventsDropped);
+    out += single('meshward_alerts_events_dropped_total', 'New-caller and shadow/deprecated API events lost (more than 1,000 between two evaluations, or 1,000 method x caller uses tracked).', 'counter', pairs.eventsDropped);
     // For charts/meshward/rules: `service` joined onto every series of this sidecar, and the
     // certificate's start so a rule can tell a one-hour SVID from a one-year certificate.
     out += header('meshward_service_info', 'The service this sidecar serves (alerts.service, else telemetry.serviceName); always 1.', 'gauge');

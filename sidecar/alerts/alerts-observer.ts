@@ -1,15 +1,23 @@
 // The detectors' only touch on the request path (DATA path): when a call ends, count it on its
 // caller × method pair — a call, a denial, a JWT failure that looks like an attack — and keep a
-// recent trace id. No allocation for a known pair; the evaluation runs on a timer (evaluator.ts).
+// recent trace id; and note calls of undeclared or deprecated methods (catalog.protos: one Map
+// lookup). No allocation for a known pair; the evaluation runs on a timer (evaluator.ts).
 
+import type { DeclarationsSource } from '../catalog/declarations-model.js';
 import type { CallObserver } from '../core/observer.js';
 import { OTHER_METHOD, type MethodLabels } from '../telemetry/method-label.js';
+import type { ApiUseTable } from './api-use-table.js';
 import type { PairTable } from './pair-table.js';
 
 /** The `principal` of callers without a verified SPIFFE ID (plaintext in `mtls: permissive`). */
 export const UNAUTHENTICATED = 'unauthenticated';
 
-export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'label'>): CallObserver {
+export interface ApiCatalogWatch {
+  readonly declarations: DeclarationsSource;
+  readonly uses: ApiUseTable;
+}
+
+export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'label'>, catalog?: ApiCatalogWatch): CallObserver {
   return {
     ended(ctx, outcome) {
       // Methods no policy names share `_OTHER` (bounded, as the metrics): a scan of random
@@ -24,6 +32,14 @@ export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'lab
       if (pair.calls === 1 && pair.windows === 0 && pair.firstReason === undefined) {
         pair.firstReason = rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
         pair.firstTraceId = traceId;
+      }
+      if (catalog !== undefined && ctx.method !== undefined) {
+        const d = catalog.declarations.current;
+        const declared = d.methods.get(ctx.method.fullName);
+        if (declared === undefined ? d.grpcDeclared : declared.deprecated) {
+          const outcomeText = rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
+          catalog.uses.record(declared === undefined ? 'shadow' : 'deprecated', ctx.method.fullName, pair.principal, outcomeText, traceId, declared?.file);
+        }
       }
       if (rejection === undefined) return;
       pair.denies++;

@@ -3,6 +3,7 @@
 // evaluator on its timer, the receivers (Alertmanager API v2, webhook) with their queues, the
 // metrics and the `GET /alerts` view.
 
+import type { DeclarationsSource } from '../catalog/declarations-model.js';
 import type { SidecarConfig } from '../config/schema.js';
 import type { CallObserver } from '../core/observer.js';
 import { log } from '../core/log.js';
@@ -12,6 +13,7 @@ import { MethodLabels } from '../telemetry/method-label.js';
 import type { Alert } from './alert.js';
 import { AlertBook } from './alert-book.js';
 import { AlertmanagerReceiver } from './alertmanager-receiver.js';
+import { ApiUseTable } from './api-use-table.js';
 import { alertsObserver } from './alerts-observer.js';
 import { alertsCollector } from './alerts-metrics.js';
 import type { DeliveryOptions, DeliveryQueue } from './delivery-queue.js';
@@ -25,6 +27,8 @@ export interface AlertsDeps {
   readonly policies: { readonly current: PolicySnapshot };
   readonly certificate: () => CertificateFacts;
   readonly limitStore: () => StoreStatus | undefined;
+  /** The API catalog's declarations (catalog.protos), when configured: shadow and deprecated API alerts. */
+  readonly declarations?: DeclarationsSource | undefined;
   readonly now?: () => number;
 }
 
@@ -98,7 +102,14 @@ export function createAlerts(config: SidecarConfig, deps: AlertsDeps): Alerts {
     log.info(change === 'firing' ? 'alert firing' : 'alert resolved', { fingerprint: alert.fingerprint, ...alert.labels });
   });
 
-  const evaluator = new Evaluator(c, table, book, { certificate: deps.certificate, limitStore: deps.limitStore, failMode: config.rateLimit.redis.failMode }, started);
+  const apiUses = deps.declarations === undefined ? undefined : new ApiUseTable(1000, now);
+  const evaluator = new Evaluator(
+    c,
+    table,
+    book,
+    { certificate: deps.certificate, limitStore: deps.limitStore, failMode: config.rateLimit.redis.failMode, apiUses, declarations: deps.declarations },
+    started,
+  );
   const evaluate = (): void => {
     const t = now();
     try {
@@ -113,13 +124,16 @@ export function createAlerts(config: SidecarConfig, deps: AlertsDeps): Alerts {
   const metrics = alertsCollector({
     receivers: () => receivers.map((r) => ({ name: r.name, stats: r.queue.stats })),
     book,
-    pairs: () => table.stats,
+    // Shadow / deprecated uses not tracked (more than 1,000) are lost events too.
+    pairs: () => ({ ...table.stats, eventsDropped: table.stats.eventsDropped + (apiUses?.stats.dropped ?? 0) }),
     service: c.service ?? deps.service,
     certificateNotBefore: () => deps.certificate().notBefore,
   });
 
   return {
-    observer: c.enabled ? alertsObserver(table, new MethodLabels(deps.policies)) : undefined,
+    observer: c.enabled
+      ? alertsObserver(table, new MethodLabels(deps.policies), deps.declarations === undefined || apiUses === undefined ? undefined : { declarations: deps.declarations, uses: apiUses })
+      : undefined,
     metrics,
     evaluate,
     view: () => ({

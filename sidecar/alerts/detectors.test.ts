@@ -224,3 +224,37 @@ test('enabled: false counts nothing', () => {
   assert.equal(h.alerts.observer, undefined);
   assert.equal(h.alerts.view().enabled, false);
 });
+
+test('shadow and deprecated API use: one event alert per method and caller, from the catalog declarations', () => {
+  h = new AlertsHarness('learnFor: 1h\nevaluateEvery: 10s\neventFor: 5m', '', { catalog: true });
+  h.call(FRONTEND, 'shop.v1.Orders/Export', 3, { traceId: TRACE }); // undeclared (and unknown to the policy)
+  h.call(FRONTEND, DELETE_ORDER, 2); // deprecated
+  h.call(BATCH, DELETE_ORDER, 1);
+  h.call(FRONTEND, GET_ORDER, 5); // declared
+  h.advance(10 * SECOND);
+  const shadow = h.active('MeshwardShadowApi');
+  assert.equal(shadow.length, 1);
+  assert.deepEqual(shadow[0]!.labels, { alertname: 'MeshwardShadowApi', severity: 'warning', service: 'orders', method: 'shop.v1.Orders/Export', principal: FRONTEND });
+  assert.equal(shadow[0]!.annotations.first_outcome, 'default_deny');
+  assert.equal(shadow[0]!.annotations.trace_id, TRACE);
+  assert.equal(shadow[0]!.annotations.declarations_version, 'test-1');
+  const deprecated = h.active('MeshwardDeprecatedApi');
+  assert.deepEqual(deprecated.map((a) => a.labels.principal).sort(), [BATCH, FRONTEND].sort());
+  assert.ok(deprecated.every((a) => a.labels.severity === 'info' && a.labels.method === DELETE_ORDER && a.annotations.file === 'shop/v1/orders.proto'));
+  assert.deepEqual(h.active('MeshwardNewCaller'), [], 'still learning');
+  h.call(FRONTEND, 'shop.v1.Orders/Export', 3);
+  h.advance(5 * MINUTE);
+  assert.deepEqual(h.active('MeshwardShadowApi'), []);
+  assert.deepEqual(h.active('MeshwardDeprecatedApi'), []);
+  h.call(FRONTEND, 'shop.v1.Orders/Export', 1);
+  h.advance(10 * SECOND);
+  assert.deepEqual(h.active('MeshwardShadowApi'), [], 'a known use is not raised again');
+});
+
+test('without gRPC declarations nothing is a shadow API', () => {
+  h = new AlertsHarness('evaluateEvery: 10s', '', { catalog: true });
+  h.declarations = { ...h.declarations, grpcDeclared: false, methods: new Map() };
+  h.call(FRONTEND, 'shop.v1.Orders/Export', 3);
+  h.advance(10 * SECOND);
+  assert.deepEqual(h.active('MeshwardShadowApi'), []);
+});

@@ -1,12 +1,15 @@
 // Runs the detectors (DESIGN §10) on a timer, off the request path: every tick it raises new
-// callers, checks the certificate and the limit store, and expires event alerts; at the end of
+// callers and shadow / deprecated API use, checks the certificate and the limit store, and expires event alerts; at the end of
 // each window it judges every caller × method pair against its baseline, folds the window
 // into the baseline and resets the counters. CONTROL path; the clock is passed in (tests).
 
+import type { DeclarationsSource } from '../catalog/declarations-model.js';
 import type { SidecarConfig } from '../config/schema.js';
 import type { StoreStatus } from '../ratelimit/redis-store.js';
 import type { AlertDraft, AlertName } from './alert.js';
 import type { AlertBook } from './alert-book.js';
+import { apiUseAlert } from './api-catalog-detectors.js';
+import type { ApiUseTable } from './api-use-table.js';
 import { ewmaWeight, hasBaseline, updateBaseline } from './baseline.js';
 import { certificateExpiry, type CertificateFacts } from './certificate-expiry-detector.js';
 import { denySpike } from './deny-spike-detector.js';
@@ -24,6 +27,9 @@ export interface EvaluatorSources {
   /** The shared limit store's health; undefined without one. */
   limitStore(): StoreStatus | undefined;
   readonly failMode: 'open' | 'closed';
+  /** Calls of undeclared / deprecated methods, when catalog.protos is set. */
+  readonly apiUses?: ApiUseTable | undefined;
+  readonly declarations?: DeclarationsSource | undefined;
 }
 
 export class Evaluator {
@@ -49,6 +55,11 @@ export class Evaluator {
     if (fresh.length > 0 && this.#on('MeshwardNewCaller')) {
       const callers = this.#callersByMethod();
       for (const pair of fresh) this.book.event(newCaller(pair, this.config.learnFor, (callers.get(pair.method) ?? 1) - 1), now);
+    }
+    for (const use of this.sources.apiUses?.takeFresh() ?? []) {
+      if (this.#on(use.kind === 'shadow' ? 'MeshwardShadowApi' : 'MeshwardDeprecatedApi')) {
+        this.book.event(apiUseAlert(use, this.sources.declarations?.current.version ?? 'none'), now);
+      }
     }
     this.#state('MeshwardCertificateExpiry', certificateExpiry(this.sources.certificate(), this.config.certificateExpiry.lifetimeLeft, now), now);
     this.#state('MeshwardLimitStoreDown', limitStoreDown(this.sources.limitStore(), this.sources.failMode), now);
