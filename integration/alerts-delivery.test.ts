@@ -102,7 +102,7 @@ spec:
       '  delivery: { queueSize: 5, batch: 2, retries: 2, backoff: 100ms, maxBackoff: 400ms }',
     ].join('\n'),
   });
-  sidecar = await startSidecar(config);
+  sidecar = await startSidecar(config, { timeoutMs: 30_000 });
 });
 
 after(async () => {
