@@ -28,7 +28,7 @@ spec:
   grpc:
     - methods: ["meshward.demo.v1.Echo/Unary"]
       allow: [ { principals: ["*"] } ]
-      rateLimit: { requests: ${GLOBAL_BUDGET}, per: 1m, by: global }
+      rateLimit: { requests: ${GLOBAL_BUDGET}, per: 10m, by: global }
     - methods: ["meshward.demo.v1.Admin/Ping"]
       allow: [ { principals: ["*"] } ]
       rateLimit: { requests: ${PER_CALLER_BUDGET}, per: 1m, by: principal }
@@ -49,8 +49,6 @@ let alice: Svid;
 let bob: Svid;
 let app: EchoApp;
 let sidecar: SidecarProcess;
-/** When the first test spent the global budget (one token comes back every 60 s / GLOBAL_BUDGET). */
-let budgetSpentAt = 0;
 
 const tls = (svid: Svid) => clientTls(pki, svid);
 const getText = async (path: string): Promise<string> => (await fetch(`http://${sidecar.admin}${path}`)).text();
@@ -90,10 +88,10 @@ describe('workers: 2', () => {
     const clients = Array.from({ length: 8 }, (_, i) => echoClient(sidecar.inbound, tls(i % 2 === 0 ? alice : bob), { servername: 'orders' }));
     const results = await Promise.all(clients.flatMap((c, i) => Array.from({ length: 10 }, (_, j) => unary(c, { message: `${i}.${j}` }))));
     const ok = results.filter((r) => r.status === OK).length;
-    budgetSpentAt = Date.now();
     assert.ok(results.every((r) => r.status === OK || r.status === RESOURCE_EXHAUSTED), JSON.stringify(results.map((r) => r.status)));
     // Tokens exist only in the primary's one bucket: 20, plus at most 1 refilled during the test
-    // (20 per minute; it takes < 3 s). Workers lease 1 token at a time here (20 / (8 × 2) < 1),
+    // (20 per 10 minutes: one every 30 s, so a slow, loaded machine does not refill the bucket
+    // between this burst and the restart check below). Workers lease 1 token at a time here (20 / (8 × 2) < 1),
     // spent by the call that asked, so at most N × 1 = 2 could be stranded (the lower bound).
     // Each worker counting alone would admit 40.
     assert.ok(ok >= GLOBAL_BUDGET - 2 && ok <= GLOBAL_BUDGET + 1, `admitted ${ok} of 80 (budget ${GLOBAL_BUDGET})`);
@@ -126,15 +124,10 @@ describe('workers: 2', () => {
     assert.ok(w[0]!.pid !== victim!.pid && w[0]!.state === 'ready', JSON.stringify(w));
     assert.equal(await metric('meshward_requests_total'), before, 'the killed worker’s counts are kept');
     assert.equal(await metric('meshward_worker_restarts_total'), 1);
-    // The buckets live in the primary: the restart did not hand out a fresh budget (which would
-    // admit all 8). Only tokens refilled since the budget was spent may pass: on a loaded machine
-    // the restart alone can take longer than the 3 s one token needs.
-    const again = await Promise.all(Array.from({ length: 8 }, () => unary(echoClient(sidecar.inbound, tls(bob), { servername: 'orders' }), { message: 'x' })));
-    const refilled = Math.floor((Date.now() - budgetSpentAt) / (60_000 / GLOBAL_BUDGET)) + 1;
-    const admitted = again.filter((r) => r.status === OK).length;
-    assert.ok(again.every((r) => r.status === OK || r.status === RESOURCE_EXHAUSTED), JSON.stringify(again.map((r) => r.status)));
-    assert.ok(admitted <= refilled && admitted < again.length, `admitted ${admitted} of ${again.length}, refilled since spent ${refilled}`);
-    assert.ok((await metric('meshward_requests_total')) >= before + again.length);
+    // The buckets live in the primary: the restart did not hand out a fresh budget.
+    const again = await Promise.all(Array.from({ length: 4 }, () => unary(echoClient(sidecar.inbound, tls(bob), { servername: 'orders' }), { message: 'x' })));
+    assert.ok(again.every((r) => r.status === RESOURCE_EXHAUSTED), JSON.stringify(again.map((r) => r.status)));
+    assert.ok((await metric('meshward_requests_total')) >= before + 4);
   });
 
   test('SIGTERM to the primary drains in-flight calls on both workers and exits 0', async () => {

@@ -51,7 +51,7 @@ test('headers text: reserved and repeated names, control characters', () => {
 });
 
 test('problems: credentials in the URL, evaluateEvery above window, reserved labels, unknown alertnames', () => {
-  assert.match(problems('  alertmanager: { url: "http://user:pw@am:9093" }\n')[0]!, /\/alerts\/alertmanager\/url: expected a URL/);
+  assert.match(problems('  alertmanager: { url: "http://user:pw@am:9093" }\n')[0]!, /\/alerts\/alertmanager\/url: credentials in the URL are not allowed/);
   assert.match(problems('  window: 10s\n  evaluateEvery: 30s\n')[0]!, /\/alerts\/evaluateEvery: expected at most window/);
   assert.match(problems('  labels: { severity: low }\n')[0]!, /\/alerts\/labels\/severity: .*meshward sets itself/);
   assert.match(problems('  disabled: [MeshwardNope]\n')[0]!, /\/alerts\/disabled\/0: /);

@@ -32,19 +32,23 @@ export function createAlertsSchema(baseDir: string) {
   // Credentials go in headersFile, not in the URL (which /config and logs show).
   const receiverUrl = url({ protocols: ['http:', 'https:'] });
 
-  const alertmanager = z.strictObject({
+  const alertmanager = z
+    .strictObject({
     url: receiverUrl.meta({ description: 'Alertmanager base URL; alerts go to POST <url>/api/v2/alerts.' }),
     headersFile,
     timeout,
     resendEvery: duration({ positive: true })
       .prefault('1m')
       .meta({ description: 'Active alerts are sent again this often (Alertmanager resolves an alert nobody repeats).' }),
-  });
-  const webhook = z.strictObject({
-    url: receiverUrl.meta({ description: "Receives Alertmanager's webhook payload (version 4) on firing and on resolve." }),
-    headersFile,
-    timeout,
-  });
+    })
+    .meta({ description: 'Send alerts to Alertmanager (API v2).' });
+  const webhook = z
+    .strictObject({
+      url: receiverUrl.meta({ description: "Receives Alertmanager's webhook payload (version 4) on firing and on resolve." }),
+      headersFile,
+      timeout,
+    })
+    .meta({ description: "Send alerts to a webhook, in Alertmanager's webhook format." });
 
   const factor = z.number().min(1).max(1000);
   const count = (d: number) => z.int().min(1).max(1_000_000_000).default(d);
@@ -97,30 +101,36 @@ export function createAlertsSchema(baseDir: string) {
           ratioJump: z.number().gt(0).max(1).default(0.5).meta({ description: 'A deny ratio this far above the baseline ratio fires.' }),
           floor: count(20).meta({ description: 'A pair without a baseline yet fires at this many denials in a window.' }),
         })
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'MeshwardDenySpike: a caller refused far more than its baseline on a method.' }),
       rateSpike: z
         .strictObject({
           factor: factor.default(4).meta({ description: 'Calls above factor × the baseline (per window) fire.' }),
           minCalls: count(60).meta({ description: 'Fewer calls in a window never fire.' }),
         })
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'MeshwardRateSpike: a caller calling a method far above its baseline.' }),
       jwtFailures: z
         .strictObject({ floor: count(10).meta({ description: 'Bad signature / unknown key / algorithm failures of one caller in a window.' }) })
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'MeshwardJwtFailures: forged-looking tokens from one caller.' }),
       certificateExpiry: z
         .strictObject({ lifetimeLeft: z.number().gt(0).lt(1).default(0.2).meta({ description: 'Fires when less than this share of the lifetime is left.' }) })
-        .prefault({}),
+        .prefault({})
+        .meta({ description: "MeshwardCertificateExpiry: this workload's certificate is not rotated in time." }),
       delivery: z
         .strictObject({
           queueSize: z.int().min(1).max(100_000).default(1000).meta({ description: 'Alerts waiting per receiver; the oldest is dropped beyond it (counted).' }),
           batch: z.int().min(1).max(1000).default(64).meta({ description: 'Alerts per request.' }),
           retries: z.int().min(0).max(100).default(5).meta({ description: 'Attempts after the first before a batch is given up (counted).' }),
           backoff: duration({ positive: true }).prefault('500ms').meta({ description: 'Wait before the first retry; doubles per retry.' }),
-          maxBackoff: duration({ positive: true }).prefault('30s'),
+          maxBackoff: duration({ positive: true }).prefault('30s').meta({ description: 'Longest wait between retries.' }),
         })
-        .prefault({}),
+        .prefault({})
+        .meta({ description: "Each receiver's queue: bounded, batched, retried with exponential backoff; never on a call." }),
       disabled: z.array(z.enum(ALERT_NAMES)).prefault([]).meta({ description: 'Detectors switched off, by alertname.' }),
     })
+    .meta({ description: 'Alerts and anomaly detection (docs/alerts.md): detectors per caller and method, Alertmanager and webhook delivery.' })
     .superRefine((a, ctx) => {
       if (a.evaluateEvery > a.window) ctx.addIssue({ code: 'custom', path: ['evaluateEvery'], message: `expected at most window (${a.window} ms), got ${a.evaluateEvery} ms` });
       if (a.delivery.backoff > a.delivery.maxBackoff) ctx.addIssue({ code: 'custom', path: ['delivery', 'backoff'], message: 'expected at most delivery.maxBackoff' });

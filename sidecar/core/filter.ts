@@ -47,8 +47,10 @@ export interface CallInfo {
   readonly peer: PeerIdentity;
   /** performance.now() when the stream arrived. */
   readonly startedAt: number;
-  /** The raw :path as received. */
+  /** The raw :path as received (GraphQL: without the query string). */
   readonly path: string;
+  /** GraphQL over HTTP: the request method (GET, POST, ...); gRPC calls are always POST. */
+  readonly httpMethod?: string | undefined;
   /** Set by the gRPC request filter once the path is known to be canonical. */
   method: GrpcMethod | undefined;
   /** Effective deadline in ms from start (caller's grpc-timeout capped by config), set by the gRPC filter. */

@@ -155,6 +155,7 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
       peer,
       startedAt: performance.now(),
       path,
+      httpMethod: exchange.method,
       method: undefined,
       timeoutMs: opts.maxTimeoutMs,
       jwt: undefined,
