@@ -19,7 +19,7 @@ import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type Limits, type WorkerShare } from './ratelimit/limits.js';
-import { AuditLog } from './telemetry/audit-log.js';
+import { openAuditLog, type AuditSink } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
@@ -48,7 +48,10 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
+  readonly audit?: AuditSink & { close?(): Promise<void> };
 }
+
 
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
@@ -66,8 +69,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
       ? await (await import('./catalog/declarations.js')).openDeclarations(catalogSources)
       : undefined;
-  const audit = new AuditLog(config.audit.file);
-  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? localAudit!;
+  const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let limitStore: (() => ReturnType<Limits['storeStatus']>) | undefined;
   const alerts = createAlerts(config, {
@@ -192,7 +196,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     inbound: inbound.address,
     admin: admin.address,
     outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
+    reopenLogs: () => localAudit?.reopen(),
     stop() {
       stopping ??= (async () => {
         draining = true;
@@ -213,7 +217,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         await limits.close();
         await alerts.close(); // alerts still queued get a moment, bounded
         await telemetry.shutdown(); // spans of the drained calls, bounded
-        await audit.close();
+        await audit.close?.();
         await admin.close();
       })();
       return stopping;
