@@ -17,7 +17,7 @@ export interface AlertDemo {
   /** The `alerts:` section of the sidecar config. */
   readonly configYaml: string;
   /** Makes the new call and shows the alert; returns [what, expected, got] rows. */
-  run(sidecar: { inbound: string; admin: string }, startedAt: number): Promise<Array<[string, string, string]>>;
+  run(sidecar: { inbound: string; admin: string }, readyAt: number): Promise<Array<[string, string, string]>>;
   close(): Promise<void>;
 }
 
@@ -48,10 +48,11 @@ export async function startAlertDemo(dir: string, certs: string, caPem: string):
 
   return {
     configYaml,
-    async run(sidecar, startedAt) {
+    async run(sidecar, readyAt) {
       const rows: Array<[string, string, string]> = [];
       console.log(`alerts: ${am === undefined ? 'no Alertmanager installed; ' : `Alertmanager at ${am.url}; `}webhook receiver at ${hook.url('/meshward')}`);
-      await until(async () => Date.now(), (t) => t >= startedAt + LEARN_FOR_MS + 100);
+      // After the sidecar's learning period (which started before it was ready): a caller now is new.
+      await until(async () => Date.now(), (t) => t >= readyAt + LEARN_FOR_MS + 100);
       const r = await unary(echoClient(sidecar.inbound, creds, { servername: 'orders' }), { message: 'just looking around' });
       console.log(`   ${NEW_CALLER_ID} calls meshward.demo.v1.Echo/Unary for the first time (allowed by ns/ops/*: status ${r.status})`);
       const view = await until(

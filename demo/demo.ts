@@ -84,8 +84,9 @@ audit:
 ${alerting.configYaml}`,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
-  const startedAt = Date.now();
   const sidecar = await startSidecar(configFile);
+  // Ready means the alerts' learning period has started (it begins before the listeners open).
+  const readyAt = Date.now();
   console.log(`   inbound (mTLS) ${sidecar.inbound}, admin http://${sidecar.admin}/readyz, app 127.0.0.1:${app.port}\n`);
 
   const rows: Row[] = [];
@@ -144,7 +145,7 @@ ${alerting.configYaml}`,
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
 
-  for (const [what, expected, got] of await alerting.run(sidecar, startedAt)) check(what, expected, got);
+  for (const [what, expected, got] of await alerting.run(sidecar, readyAt)) check(what, expected, got);
   console.log();
 
   closeAllClients();
