@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile, writeFile as writeFileInPlace } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -227,6 +227,13 @@ describe('the policies endpoint and hot reload', () => {
 
   test('good → bad → good under load: no allowed call fails, the bad change is rejected whole', async () => {
     const file = join(policyDir, 'echo.yaml');
+    // Replaced as editors and ConfigMap updates do (rename over the file): an in-place write
+    // truncates first, and a reload that reads the empty file in between publishes an empty
+    // snapshot (default deny) — on a loaded machine the watcher does see that moment.
+    const writeFile = async (path: string, text: string): Promise<void> => {
+      await writeFileInPlace(`${path}.tmp`, text);
+      await rename(`${path}.tmp`, path);
+    };
     const v1 = (await policiesStatus()).version;
     let stop = false;
     const failures: number[] = [];

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { createAlertsSchema } from './alerts-schema.js';
 import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url, type HostPort } from './fields.js';
 import { expected, expecting } from './issue-message.js';
+import { parsePrincipalPattern } from '../policy/patterns.js';
 
 export type { HostPort } from './fields.js';
 
@@ -46,6 +47,12 @@ export function createSidecarConfigSchema(baseDir: string) {
     maxHeaderListBytes: byteSize(1024, 65536).prefault(16384).meta({ description: 'Request header list size (RFC 9113 accounting: name + value + 32 per field).' }),
     maxHeaderPairs: z.int().min(8).max(256).default(64).meta({ description: 'Request header fields per request.' }),
     handshakeTimeout: duration({ positive: true }).prefault('10s').meta({ description: 'TLS handshake (and first bytes in permissive mode) must finish within this.' }),
+    firstRequestTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A new connection (after TLS) must have sent its first complete request head within this time.' }),
+    requestHeadersTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A request head (HTTP/2 header block, HTTP/1.1 request line and headers), once begun, must be complete within this time.' }),
     idleTimeout: duration({ positive: true }).prefault('5m').meta({ description: 'A connection without activity for this long is closed (GOAWAY).' }),
     maxResetsPerConnection: z
       .int()
@@ -138,6 +145,9 @@ export function createSidecarConfigSchema(baseDir: string) {
       .max(1)
       .optional()
       .meta({ default: 1, description: 'Parent-based sampling ratio. Else OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.' }),
+    jaegerUrl: url({ protocols: ['http:', 'https:'] })
+      .optional()
+      .meta({ description: "Jaeger's UI (e.g. http://jaeger.example:16686): the dashboard links trace ids to it." }),
   });
 
   // The API catalog (DESIGN §8): declarations, the undeclared-method filter, observations.
@@ -169,7 +179,18 @@ export function createSidecarConfigSchema(baseDir: string) {
     inbound,
     outbound: outbound.optional(),
     admin: z
-      .strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000').meta({ description: '/healthz, /readyz, /metrics, /config, /policies.' }) })
+      .strictObject({
+        listen: hostPort({ listen: true })
+          .prefault('127.0.0.1:7000')
+          .meta({ description: '/healthz, /readyz, /metrics, /config, /policies, /tap and the dashboard (docs/dashboard.md).' }),
+        allow: z
+          .array(principalPattern)
+          .prefault([])
+          .meta({
+            description:
+              'Who may use the admin endpoints when admin.listen is not loopback: SPIFFE IDs, prefixes ending in "/*", or "*" (mTLS required; /healthz and /readyz stay open).',
+          }),
+      })
       .prefault({}),
     policies: z.array(file).prefault([]).meta({ description: 'Policy files and folders; hot-reloaded.' }),
     jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')).superRefine(uniqueBy('issuer')) }).prefault({}),
@@ -227,6 +248,12 @@ function distinctListeners(
     }
   });
 }
+
+/** A policy principal pattern (DESIGN §4), kept as written; admin.allow. */
+const principalPattern = z.string({ error: expecting('a SPIFFE ID, a prefix ending in "/*", or "*"') }).check((ctx) => {
+  const parsed = parsePrincipalPattern(ctx.value);
+  if (!parsed.ok) ctx.issues.push({ code: 'custom', message: `${parsed.error}; got ${JSON.stringify(ctx.value)}`, input: ctx.value });
+});
 
 /** Flags the second and later list items whose `key` repeats an earlier item's. */
 function uniqueBy<K extends string>(key: K) {
