@@ -5,6 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
+import { createCatalog } from './catalog/catalog.js';
+import { EMPTY_DECLARATIONS } from './catalog/declarations-model.js';
 import type { SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
@@ -36,6 +38,9 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
   if (config.inbound.allowAnyAuthenticated) relaxed.push('inbound.allowAnyAuthenticated: calls no policy rule matches are allowed for any verified SPIFFE ID');
   if (config.inbound.mtls === 'permissive') relaxed.push('inbound.mtls: permissive: plaintext callers are accepted as unauthenticated');
   if (config.rateLimit.store === 'redis' && config.rateLimit.redis.failMode === 'open') relaxed.push('rateLimit.redis.failMode: open');
+  if (config.catalog.protos.length > 0 && config.catalog.undeclared !== 'deny') {
+    relaxed.push(`catalog.undeclared: ${config.catalog.undeclared}: calls to gRPC methods not declared in catalog.protos are ${config.catalog.undeclared === 'audit' ? 'forwarded and audited' : 'forwarded'}`);
+  }
   return relaxed;
 }
 
@@ -44,6 +49,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** This worker's number (1..N) when `workers` > 1: its catalog state file is `<stateFile>.<n>`. */
+  readonly worker?: number;
 }
 
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
@@ -64,6 +71,17 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       : undefined;
   const audit = new AuditLog(config.audit.file);
   const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const catalog = createCatalog({
+    declarations: declarations ?? { current: EMPTY_DECLARATIONS },
+    undeclared: config.catalog.undeclared,
+    grpcDeclared: config.catalog.protos.length > 0,
+    stateFile: config.catalog.stateFile === undefined || opts.worker === undefined ? config.catalog.stateFile : `${config.catalog.stateFile}.${opts.worker}`,
+    zombieAfterMs: config.catalog.zombieAfter,
+    identity: identity.spiffeId,
+    service: telemetry.settings.serviceName,
+  });
+  catalog.start();
+  telemetry.metrics.addCollector(catalog.metrics);
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
@@ -78,6 +96,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
     metrics: () => telemetry.metrics.render(),
+    views: { '/catalog': () => catalog.view() },
   });
 
   const pool = new UpstreamPool(config.inbound.app);
@@ -86,7 +105,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer];
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, catalog.observer];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -103,6 +122,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
+    undeclared: catalog.filter,
     policies,
     limits: limits.filter,
     observers: inboundObservers,
@@ -141,6 +161,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     await started?.close(0);
     graphql?.close();
     declarations?.close();
+    await catalog.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -182,6 +203,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         authn.close();
         await limits.close();
         await telemetry.shutdown(); // spans of the drained calls, bounded
+        await catalog.close();
         await audit.close();
         await admin.close();
       })();

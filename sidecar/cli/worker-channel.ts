@@ -13,7 +13,7 @@ import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
 export const WORKER_ENV = 'MESHWARD_WORKER';
 
 /** What the primary may ask a worker for. */
-export type WorkerView = 'metrics' | 'config' | 'policies';
+export type WorkerView = 'metrics' | 'config' | 'policies' | 'catalog';
 
 /** Worker → primary. */
 export type FromWorker =
@@ -73,7 +73,8 @@ async function answer(id: number, what: WorkerView): Promise<void> {
   const state = adminState;
   try {
     if (state === undefined) throw new Error('not started');
-    const value = what === 'metrics' ? await state.metrics?.() : what === 'config' ? await state.config() : await state.policies();
+    const value =
+      what === 'metrics' ? await state.metrics?.() : what === 'config' ? await state.config() : what === 'catalog' ? await state.views?.['/catalog']?.() : await state.policies();
     send({ mw: 'reply', id, value });
   } catch (err) {
     send({ mw: 'reply', id, error: String(err) });
@@ -99,9 +100,10 @@ export async function configFromPrimary(): Promise<SidecarConfig> {
 }
 
 /** startSidecar's options in a worker: admin views go to the primary, memory rate limits lease tokens. */
-export function workerSidecarOptions(count: number): SidecarOptions {
+export function workerSidecarOptions(count: number, slot: number): SidecarOptions {
   listen();
   return {
+    worker: slot,
     serveAdmin: async (state) => {
       adminState = state;
       const none: AddressInfo = { address: '', family: 'IPv4', port: 0 };
