@@ -13,7 +13,7 @@ import { EMPTY_DECLARATIONS, type Declarations, type MethodDeclaration } from '.
 import { Observations, SecondClock } from '../sidecar/catalog/observations.js';
 import { undeclaredFilter } from '../sidecar/catalog/undeclared-filter.js';
 import type { CallContext } from '../sidecar/core/filter.js';
-import { parseGrpcPath } from '../sidecar/grpc/path.js';
+import { internString, parseGrpcPath } from '../sidecar/grpc/path.js';
 import { fakeCall } from '../sidecar/telemetry/fake-call.js';
 
 setFlagsFromString('--expose-gc');
@@ -29,13 +29,15 @@ const names = Array.from({ length: METHODS }, (_, i) => `bench.v1.Service${i % 8
 const declarations: Declarations = {
   ...EMPTY_DECLARATIONS,
   grpcDeclared: true,
-  methods: new Map(names.map((name) => [name, { name, deprecated: false } as MethodDeclaration])),
+  // Interned, as the loader makes them (declarations.ts).
+  methods: new Map(names.map((name) => [internString(name), { name, deprecated: false } as MethodDeclaration])),
 };
 const source = { current: declarations };
 const contexts: CallContext[] = [];
 for (let i = 0; i < 1024; i++) {
   const path = `/${names[i % METHODS]!}`;
-  const ctx = fakeCall(path, {}, `spiffe://cluster.local/ns/team${i % CALLERS}/sa/client`);
+  // A flat string per context, as each connection's certificate gives one (not the map's key object).
+  const ctx = fakeCall(path, {}, Buffer.from(`spiffe://cluster.local/ns/team${i % CALLERS}/sa/client`).toString());
   ctx.method = parseGrpcPath(path);
   contexts.push(ctx);
 }

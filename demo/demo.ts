@@ -2,8 +2,8 @@
 // Makes a dev CA and SPIFFE certificates with `meshward certs`, starts the grpc-js echo
 // app and a JWKS server (the end users' identity provider), runs the built sidecar with the
 // example policies in policies/, makes calls of every RPC kind and GraphQL queries (to a
-// graphql-js app) through mTLS, shows what
-// meshward refuses and why, and prints the audit log. Exit 0 when all is as expected.
+// graphql-js app) through mTLS, shows what meshward refuses and why, prints the audit log
+// and the API catalog (declared vs called). Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { runCertsCommand } from '../sidecar/cli/certs.js';
 import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, serverStream, unary } from '../integration/support/grpc-clients.js';
 import { JwksServer } from '../integration/support/jwks-server.js';
 import { grpcFrame, rawRequest } from '../integration/support/raw-h2.js';
-import { startSidecar } from '../integration/support/sidecar-process.js';
+import { runMeshward, startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
 import { gql } from '../integration/support/graphql-client.js';
 import { startEchoApp } from './echo-app.js';
@@ -69,6 +69,7 @@ inbound:
 admin:
   listen: 127.0.0.1:0
 policies: [${join(repoRoot, 'policies')}]
+catalog: { protos: [${JSON.stringify(join(repoRoot, 'proto', 'demo.proto'))}] }
 jwt:
   providers:
     - name: corp
@@ -115,6 +116,8 @@ audit:
   check('dot-segment :path refused', 'PERMISSION_DENIED', statusName(Number(bad.headers['grpc-status'])));
   const json = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Unary', contentType: 'application/json', body: '{}' });
   check('non-gRPC content-type', 'HTTP 415', `HTTP ${json.status}`);
+  const undeclared = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Debug', body: grpcFrame(Buffer.alloc(0)) });
+  check('method not in catalog.protos (Echo/Debug)', 'UNIMPLEMENTED', statusName(Number(undeclared.headers['grpc-status'])));
   check('  refused calls reached the app', '0', String(app.calls.length - before));
 
   const gqlBefore = shop.documents().length;
@@ -136,6 +139,12 @@ audit:
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
 
+  // The API catalog: what is declared (proto/demo.proto, the GraphQL SDL) against what was called.
+  const catalog = (await (await fetch(`http://${sidecar.admin}/catalog`)).json()) as { shadow: Array<{ name: string }>; observed: Array<{ name: string }> };
+  check('catalog: shadow API (called, not declared)', 'meshward.demo.v1.Echo/Debug', catalog.shadow.map((e) => e.name).join(','));
+  check('catalog: GraphQL fields observed', 'Query.me,User.name', catalog.observed.map((e) => e.name).filter((n) => n === 'Query.me' || n === 'User.name').join(','));
+  const report = await runMeshward(['catalog', '--admin', `http://${sidecar.admin}`]);
+
   closeAllClients();
   const exit = await sidecar.stop('SIGTERM');
   check('SIGTERM: drain and exit', 'exit 0', `exit ${exit}`);
@@ -148,6 +157,9 @@ audit:
     const r = JSON.parse(line) as Record<string, unknown>;
     console.log(`  ${r.decision} ${r.status} ${r.method} ${r.reason} rule=${r.rule ?? '-'} principal=${r.principal ?? '-'} sub=${r.subject ?? '-'}`);
   }
+  console.log();
+  console.log(`API catalog (meshward catalog --admin http://${sidecar.admin}):`);
+  for (const line of report.stdout.trimEnd().split('\n')) console.log(`  ${line}`);
   console.log();
   console.log('sidecar log (stderr, JSON lines):');
   for (const line of sidecar.stderrLines) console.log(`  ${line}`);

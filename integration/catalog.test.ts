@@ -214,6 +214,8 @@ describe('undeclared: deny (the default), /catalog, metrics, state file', () => 
     assert.equal(unreachable.code, 2);
     assert.match(unreachable.stderr, /cannot read http:\/\/127\.0\.0\.1:1\/catalog/);
     assert.equal((await runMeshward(['catalog', '--fail-on', 'nonsense', '--admin', deny.admin])).code, 2);
+    assert.equal((await runMeshward(['catalog', '--help'])).code, 0);
+    assert.equal((await runMeshward(['policy', 'suggest', '--help'])).code, 0);
   });
 
   test('the chart CronJob runs meshward catalog and posts the Markdown to the webhook', async () => {

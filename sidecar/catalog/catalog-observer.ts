@@ -10,6 +10,11 @@ import type { DeclarationsSource } from './declarations-model.js';
 import { Outcome, type CatalogClock, type Observations } from './observations.js';
 import { UNDECLARED_REASON } from './undeclared-filter.js';
 
+/** Introspection (`Query.__schema`, `__Type.name`) and `__typename`: GraphQL's own, not the app's API. */
+function isMetaField(coordinate: string): boolean {
+  return coordinate.charCodeAt(0) === 95 /* _ */ || coordinate.includes('.__');
+}
+
 export function catalogObserver(observations: Observations, declarations: DeclarationsSource, clock: CatalogClock): CallObserver {
   const { grpc, graphql } = observations;
   return {
@@ -27,7 +32,9 @@ export function catalogObserver(observations: Observations, declarations: Declar
       if (sets === undefined || sets.length === 0) return;
       const at = clock.second;
       const declared = declarations.current.graphqlFields;
-      for (const fields of sets) for (const coordinate of fields.keys()) graphql.record(coordinate, principal, outcome, at, declared);
+      for (const fields of sets) {
+        for (const coordinate of fields.keys()) if (!isMetaField(coordinate)) graphql.record(coordinate, principal, outcome, at, declared);
+      }
     },
   };
 }

@@ -25,6 +25,7 @@ import { dirname } from 'node:path';
 import { create, createFileRegistry, fromBinary, toBinary, type FileRegistry } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { watchFolders } from '../core/folder-watch.js';
+import { internString } from '../grpc/path.js';
 import { log } from '../core/log.js';
 import { builtinFiles, isBuiltinFile } from './builtin-protos.js';
 import { DeclarationsLoadError } from './declarations-load-error.js';
@@ -176,7 +177,8 @@ function collectMethods(registry: FileRegistry, into: Map<string, MethodDeclarat
   for (const file of registry.files) {
     for (const service of file.services) {
       for (const method of service.methods) {
-        const name = `${service.typeName}/${method.name}`;
+        // Interned like the names the gRPC path parser hands out: lookups compare pointers.
+        const name = internString(`${service.typeName}/${method.name}`);
         into.set(name, Object.freeze({
           name,
           deprecated: method.deprecated || service.deprecated,

@@ -86,9 +86,9 @@ test('the observer counts authenticated callers only, gRPC methods and GraphQL f
 
   const gql = fakeCall('/graphql', {}, A) as ReturnType<typeof fakeCall>;
   (gql as { protocol: string }).protocol = 'graphql';
-  gql.graphql = { operationType: 'query', operationName: undefined, cost: 3, operations: 1, fieldSets: [new Map([['Query.orders', 'orders'], ['Order.id', 'orders.id']])] };
+  gql.graphql = { operationType: 'query', operationName: undefined, cost: 3, operations: 1, fieldSets: [new Map([['Query.orders', 'orders'], ['Order.id', 'orders.id'], ['Order.__typename', 'orders.__typename'], ['Query.__schema', '__schema'], ['__Schema.types', '__schema.types']])] };
   observer.decided!(gql, undefined);
-  assert.deepEqual([...obs.graphql.names.keys()], ['Query.orders', 'Order.id']);
+  assert.deepEqual([...obs.graphql.names.keys()], ['Query.orders', 'Order.id'], 'introspection and __typename are not the app\'s API');
 });
 
 test('undeclared filter: deny refuses with UNIMPLEMENTED, audit marks, allow is no filter; nothing without protos', () => {
