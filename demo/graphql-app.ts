@@ -81,6 +81,16 @@ function withTypeResolvers(schema: GraphQLSchema): GraphQLSchema {
   return schema;
 }
 
+/** Why `r` is not a GraphQL request (query a string; variables an object; operationName a string), or undefined. */
+function requestProblem(r: unknown): string | undefined {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'a request must be a JSON object';
+  const { query, variables, operationName } = r as Record<string, unknown>;
+  if (typeof query !== 'string') return 'query must be a string';
+  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return 'variables must be an object';
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return 'operationName must be a string';
+  return undefined;
+}
+
 async function execute(schema: GraphQLSchema, request: Record<string, unknown>): Promise<unknown> {
   return graphql({
     schema,
@@ -98,28 +108,41 @@ export async function startGraphqlApp(port = 0, host = '127.0.0.1'): Promise<Gra
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let payload: unknown;
-        if (req.method === 'GET') {
-          const params = new URL(req.url ?? '/', 'http://app').searchParams;
-          payload = { query: params.get('query'), operationName: params.get('operationName'), variables: params.get('variables') ? JSON.parse(params.get('variables')!) : undefined };
-        } else {
-          try {
-            payload = JSON.parse(body);
-          } catch {
-            payload = undefined;
-          }
-        }
-        const list = Array.isArray(payload) ? (payload as Record<string, unknown>[]) : payload === undefined ? [] : [payload as Record<string, unknown>];
-        requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, documents: list.map((r) => String(r.query ?? '')) });
-        const results = await Promise.all(list.map((r) => execute(schema, r)));
-        const out = JSON.stringify(Array.isArray(payload) ? results : results[0] ?? { errors: [{ message: 'bad request' }] });
-        res.writeHead(200, { 'content-type': 'application/json', 'x-app': 'shop' });
-        res.end(out);
-      })();
+      const body = Buffer.concat(chunks).toString('utf8');
+      serve(req, body).then(
+        ({ status, out }) => {
+          res.writeHead(status, { 'content-type': 'application/json', 'x-app': 'shop' });
+          res.end(out);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ message: `internal error: ${String(err)}` }] }));
+        },
+      );
     });
   });
+
+  /** One request: recorded, checked (a GraphQL-over-HTTP request, else 400), executed. */
+  async function serve(req: http.IncomingMessage, body: string): Promise<{ status: number; out: string }> {
+    let payload: unknown;
+    try {
+      if (req.method === 'GET') {
+        const params = new URL(req.url ?? '/', 'http://app').searchParams;
+        const variables = params.get('variables');
+        payload = { query: params.get('query'), operationName: params.get('operationName'), variables: variables ? JSON.parse(variables) : undefined };
+      } else {
+        payload = JSON.parse(body);
+      }
+    } catch {
+      payload = undefined;
+    }
+    const list = Array.isArray(payload) ? (payload as unknown[]) : payload === undefined ? [] : [payload];
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, documents: list.map((r) => String((r as Record<string, unknown> | null)?.query ?? '')) });
+    const problem = list.length === 0 ? 'the body is not a GraphQL request' : list.map(requestProblem).find((p) => p !== undefined);
+    if (problem !== undefined) return { status: 400, out: JSON.stringify({ errors: [{ message: problem }] }) };
+    const results = await Promise.all(list.map((r) => execute(schema, r as Record<string, unknown>)));
+    return { status: 200, out: JSON.stringify(Array.isArray(payload) ? results : results[0]) };
+  }
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,

@@ -109,8 +109,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A GraphQL-over-HTTP client that accepts application/graphql-response+json (the spec's media type). */
 const post = (query: string, opts: GqlRequestOptions & { operationName?: string; variables?: Record<string, unknown> } = {}) =>
-  gql(sidecar.inbound, { tls: web, ...opts, body: opts.body ?? { query, operationName: opts.operationName, variables: opts.variables } });
+  gql(sidecar.inbound, {
+    tls: web,
+    ...opts,
+    headers: { accept: 'application/graphql-response+json', ...opts.headers },
+    body: opts.body ?? { query, operationName: opts.operationName, variables: opts.variables },
+  });
 
 /** The call reached the app with this document and got its answer. */
 async function expectServed(query: string, opts: Parameters<typeof post>[1] = {}): Promise<GqlResponse> {
@@ -168,10 +174,28 @@ describe('GraphQL over HTTP', () => {
     assert.equal(big.json.errors[0].extensions.code, 'BODY_TOO_LARGE');
   });
 
-  test('a document that does not parse is 400; one that fails validation is 422, without suggestions', async () => {
+  test('a document that does not parse or fails validation is 400 (application/graphql-response+json), without suggestions', async () => {
     await expectRefused('{ me { name }', 400, 'GRAPHQL_PARSE_FAILED');
-    await expectRefused('{ me { nam } }', 422, 'GRAPHQL_VALIDATION_FAILED');
-    await expectRefused('{ me(id: "u1") { name } }', 422, 'GRAPHQL_VALIDATION_FAILED'); // unknown argument
+    await expectRefused('{ me { nam } }', 400, 'GRAPHQL_VALIDATION_FAILED');
+    await expectRefused('{ me(id: "u1") { name } }', 400, 'GRAPHQL_VALIDATION_FAILED'); // unknown argument
+  });
+
+  test('with Accept: application/json, a refused document is 200 with errors (GraphQL over HTTP); never reaching the app', async () => {
+    for (const [query, code] of [
+      ['{ me { name }', 'GRAPHQL_PARSE_FAILED'],
+      ['{ me { nam } }', 'GRAPHQL_VALIDATION_FAILED'],
+      ['{ me { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } } }', 'MAX_DEPTH_LIMIT'],
+    ]) {
+      for (const accept of ['application/json', undefined]) {
+        const before = app.documents().length;
+        const r = await gql(sidecar.inbound, { tls: web, headers: accept === undefined ? {} : { accept }, body: { query } });
+        assert.equal(r.status, 200, `${query} (accept ${accept}): ${r.text}`);
+        assert.match(String(r.headers['content-type']), /^application\/json/);
+        assert.equal(r.json?.errors?.[0]?.extensions?.code, code);
+        assert.equal(r.json?.data, undefined);
+        assert.equal(app.documents().length, before, 'a refused document never reaches the app');
+      }
+    }
   });
 
   test('operationName chooses; missing or unknown is 400, never "the first one"', async () => {
@@ -194,46 +218,46 @@ describe('GraphQL over HTTP', () => {
 describe('limits, each at and over its bound', () => {
   test('depth 5', async () => {
     await expectServed('{ me { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } }');
-    const r = await expectRefused('{ me { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } } }', 422, 'MAX_DEPTH_LIMIT');
+    const r = await expectRefused('{ me { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } } }', 400, 'MAX_DEPTH_LIMIT');
     assert.deepEqual(r.json.errors[0].extensions, { code: 'MAX_DEPTH_LIMIT', limit: 5, actual: 6 });
   });
 
   test('cost 400, list sizes from slicing arguments and variables', async () => {
     await expectServed('{ users(first: 40) { friends(first: 9) { id } } }');
-    const r = await expectRefused('{ users(first: 41) { friends(first: 9) { id } } }', 422, 'COST_LIMIT');
+    const r = await expectRefused('{ users(first: 41) { friends(first: 9) { id } } }', 400, 'COST_LIMIT');
     assert.deepEqual(r.json.errors[0].extensions, { code: 'COST_LIMIT', limit: 400, actual: 410 });
     const byVariable = 'query Q($n: Int) { users(first: $n) { id } }';
     await expectServed(byVariable, { variables: { n: 400 } });
-    await expectRefused(byVariable, 422, 'COST_LIMIT', { variables: { n: 401 } });
+    await expectRefused(byVariable, 400, 'COST_LIMIT', { variables: { n: 401 } });
     // No slicing argument: assumedSize (50) × (1 + 10 friends by default) = 550.
-    await expectRefused('{ users { friends { name } } }', 422, 'COST_LIMIT');
+    await expectRefused('{ users { friends { name } } }', 400, 'COST_LIMIT');
   });
 
   test('aliases 4 (an alias bomb is refused)', async () => {
     await expectServed('{ me { a: name b: name c: name d: name } }');
-    await expectRefused('{ me { a: name b: name c: name d: name e: name } }', 422, 'MAX_ALIASES_LIMIT');
+    await expectRefused('{ me { a: name b: name c: name d: name e: name } }', 400, 'MAX_ALIASES_LIMIT');
   });
 
   test('root fields 4', async () => {
     await expectServed('{ me { id } user(id: "u2") { id } users(first: 1) { id } orders(first: 1) { id } }');
-    await expectRefused('{ me { id } user(id: "u2") { id } users(first: 1) { id } orders(first: 1) { id } node(id: "u1") { id } }', 422, 'MAX_ROOT_FIELDS_LIMIT');
+    await expectRefused('{ me { id } user(id: "u2") { id } users(first: 1) { id } orders(first: 1) { id } node(id: "u1") { id } }', 400, 'MAX_ROOT_FIELDS_LIMIT');
   });
 
   test('directives 3', async () => {
     await expectServed('{ me { name @include(if: true) id @skip(if: false) friends(first: 1) @include(if: true) { id } } }');
-    await expectRefused('{ me { name @include(if: true) id @skip(if: false) friends(first: 1) @include(if: true) { id @skip(if: false) } } }', 422, 'MAX_DIRECTIVES_LIMIT');
+    await expectRefused('{ me { name @include(if: true) id @skip(if: false) friends(first: 1) @include(if: true) { id @skip(if: false) } } }', 400, 'MAX_DIRECTIVES_LIMIT');
   });
 
   test('tokens 120, counted before validation', async () => {
     // "{ me {" + N names + "} }" is N + 5 tokens.
     await expectServed(`{ me { ${'name '.repeat(115)}} }`);
-    const r = await expectRefused(`{ me { ${'name '.repeat(116)}} }`, 422, 'MAX_TOKENS_LIMIT');
+    const r = await expectRefused(`{ me { ${'name '.repeat(116)}} }`, 400, 'MAX_TOKENS_LIMIT');
     assert.equal(r.json.errors[0].extensions.limit, 120);
   });
 
   test('duplicated fields are each counted', async () => {
     await expectServed('{ me { friends { friends { id } } } }');
-    await expectRefused(`{ me { ${'friends { friends { id } } '.repeat(4)}} }`, 422, 'COST_LIMIT');
+    await expectRefused(`{ me { ${'friends { friends { id } } '.repeat(4)}} }`, 400, 'COST_LIMIT');
   });
 
   test('batch 3: each operation counted and checked', async () => {
@@ -243,7 +267,7 @@ describe('limits, each at and over its bound', () => {
     assert.equal(ok.json.length, 3);
     const before = app.documents().length;
     const four = await post('', { body: Array.from({ length: 4 }, () => ({ query: '{ me { name } }' })) });
-    assert.equal(four.status, 422);
+    assert.equal(four.status, 400);
     assert.deepEqual(four.json.errors[0].extensions, { code: 'BATCH_LIMIT', limit: 3, actual: 4 });
     // A batch hiding a forbidden operation is refused whole.
     const hiding = await post('', { body: [{ query: '{ me { name } }' }, { query: '{ me { email } }' }] });
@@ -306,13 +330,13 @@ describe('introspection and known bypasses', () => {
 
   test('an operation or fragment named __schema fools no limit', async () => {
     await expectServed('query __schema { me { name } }');
-    await expectRefused('query __schema { me { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } } }', 422, 'MAX_DEPTH_LIMIT');
-    await expectRefused('{ me { ...__schema } } fragment __schema on User { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { id } } } } }', 422, 'MAX_DEPTH_LIMIT');
+    await expectRefused('query __schema { me { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { name } } } } } }', 400, 'MAX_DEPTH_LIMIT');
+    await expectRefused('{ me { ...__schema } } fragment __schema on User { friends(first: 1) { friends(first: 1) { friends(first: 1) { friends(first: 1) { id } } } } }', 400, 'MAX_DEPTH_LIMIT');
   });
 
   test('a fragment cycle is refused at once', async () => {
     const started = performance.now();
-    await expectRefused('{ me { ...A } } fragment A on User { friends { ...B } } fragment B on User { friends { ...A } }', 422, 'GRAPHQL_VALIDATION_FAILED');
+    await expectRefused('{ me { ...A } } fragment A on User { friends { ...B } } fragment B on User { friends { ...A } }', 400, 'GRAPHQL_VALIDATION_FAILED');
     assert.ok(performance.now() - started < 2000);
   });
 
@@ -321,7 +345,7 @@ describe('introspection and known bypasses', () => {
       '{ me { ...A } } fragment A on User { friends { ...B ...B ...B ...B } } fragment B on User { friends { ...C ...C ...C ...C } } ' +
       'fragment C on User { friends { ...D ...D ...D ...D } } fragment D on User { id }';
     const started = performance.now();
-    await expectRefused(bomb, 422, 'COST_LIMIT');
+    await expectRefused(bomb, 400, 'COST_LIMIT');
     assert.ok(performance.now() - started < 2000);
   });
 });
@@ -375,7 +399,7 @@ describe('records', () => {
     assert.equal(policies.graphqlSchema?.lastError, undefined);
     const metrics = await (await fetch(`http://${sidecar.admin}/metrics`)).text();
     assert.match(metrics, /meshward_requests_total\{protocol="graphql",direction="inbound",method="\/graphql",code="http_200",decision="allow"\} [1-9]/);
-    assert.match(metrics, /meshward_requests_total\{protocol="graphql",direction="inbound",method="\/graphql",code="http_422",decision="deny"\} [1-9]/);
+    assert.match(metrics, /meshward_requests_total\{protocol="graphql",direction="inbound",method="\/graphql",code="http_400",decision="deny"\} [1-9]/);
   });
 
   test('no refused document ever reached the app', () => {

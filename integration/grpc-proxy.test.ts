@@ -189,5 +189,13 @@ describe('shutdown', () => {
     const r = await inflight;
     assert.equal(r.status, OK, r.details);
     assert.equal(await exit, 0);
+    // The last lines say what the drain did and how the process ends.
+    const logs = sidecar.logs();
+    assert.deepEqual(
+      logs.filter((l) => l.msg === 'drained').map((l) => [l.callsFinished, l.callsCut]),
+      [[1, 0]],
+    );
+    assert.equal(logs.at(-1)?.msg, 'stopped');
+    assert.equal(logs.at(-1)?.exitCode, 0);
   });
 });

@@ -5,6 +5,7 @@
 // no call and costs a bounded queue.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
@@ -116,6 +117,20 @@ async function metricsText(sidecar: SidecarProcess): Promise<string> {
   assert.equal(r.status, 200);
   assert.match(r.type, /^text\/plain; version=0\.0\.4/);
   return r.body;
+}
+
+/** `promtool check metrics` (Debian prometheus) lints the exposition: names, types, help. */
+async function assertPromtoolAccepts(text: string): Promise<void> {
+  const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c));
+  child.stderr.on('data', (c: Buffer) => (out += c));
+  child.stdin.end(text);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  assert.equal(code, 0, `promtool check metrics:\n${out}`);
 }
 
 async function metrics(sidecar: SidecarProcess): Promise<Sample[]> {
@@ -363,6 +378,7 @@ describe('metrics and audit after a known mix of calls', () => {
     assert.equal(sumOf(samples, 'meshward_certificate_expiry_seconds'), notAfter);
     assert.equal(sumOf(samples, 'meshward_policy_reloads_total', { result: 'ok' }), 0);
     assert.ok(samples.some((x) => x.name === 'process_cpu_user_seconds_total'), 'process metrics');
+    await assertPromtoolAccepts(await metricsText(s.sidecar));
 
     // Audit: one record per denial plus the audit_deny, each with the trace of its exported span.
     const audit = await waitFor('audit records', () => readAudit(s.auditFile), (a) => a.length >= denials + 1);

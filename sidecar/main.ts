@@ -4,12 +4,14 @@
 
 import type { AddressInfo } from 'node:net';
 import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
+import { configView } from './admin/config-view.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import { createCatalog } from './catalog/catalog.js';
 import { EMPTY_DECLARATIONS } from './catalog/declarations-model.js';
-import type { SidecarConfig } from './config/schema.js';
+import type { HostPort, SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
+import { describeRules } from './policy/describe-rule.js';
 import { PolicyStore } from './policy/policy-store.js';
 import { GrpcForwarder } from './proxy/grpc-forwarder.js';
 import { createInboundPipeline } from './proxy/inbound-pipeline.js';
@@ -20,6 +22,7 @@ import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type WorkerShare } from './ratelimit/limits.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
+import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
 
 export interface RunningSidecar {
@@ -90,14 +93,15 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
 
   const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
-  const admin = await serveAdmin({
+  const admin = await listening('admin', 'admin.listen', config.admin.listen, () => serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
-    config: () => ({ relaxedDefaults: relaxed, config: redact(config), tracing: effectiveTracing(telemetry.settings) }),
+    config: () => configView(config, { relaxedDefaults: relaxed, tracing: effectiveTracing(telemetry.settings), identity: identities.current }),
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
+    policyRules: () => describeRules(policies.current),
     metrics: () => telemetry.metrics.render(),
     views: { '/catalog': () => catalog.view() },
-  });
+  }));
 
   const pool = new UpstreamPool(config.inbound.app);
   const limits = await createLimits(config.rateLimit, opts.workers);
@@ -105,7 +109,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, catalog.observer];
+  const inflight = new InflightCalls();
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight, catalog.observer];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -133,7 +138,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let started: InboundListener | undefined;
   let outbound: InboundListener | undefined;
   try {
-    started = await startInboundListener({
+    started = await listening('inbound', 'inbound.listen', config.inbound.listen, () => startInboundListener({
       listen: config.inbound.listen,
       mtls: config.inbound.mtls,
       trustDomain: config.identity.trustDomain,
@@ -141,10 +146,11 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       limits: config.inbound.limits,
       onStream,
       onHttp1: graphql?.onHttp1,
-    });
-    if (config.outbound !== undefined && routes !== undefined) {
-      outbound = await startInboundListener({
-        listen: config.outbound.listen,
+    }));
+    const outboundConfig = config.outbound;
+    if (outboundConfig !== undefined && routes !== undefined) {
+      outbound = await listening('outbound', 'outbound.listen', outboundConfig.listen, () => startInboundListener({
+        listen: outboundConfig.listen,
         mtls: 'none',
         trustDomain: config.identity.trustDomain,
         identity,
@@ -153,9 +159,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
           maxTimeoutMs: config.inbound.maxTimeout,
           maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
           routes,
-          observers: telemetry.outboundObservers,
+          observers: [...telemetry.outboundObservers, inflight],
         }),
-      });
+      }));
     }
   } catch (err) {
     await started?.close(0);
@@ -180,6 +186,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   policies.watch();
   declarations?.watch();
   log.info('policies loaded', { version: policies.current.version, sources: policies.current.sources.length });
+  warnSilentTraps(config, policies.current);
+  void authn.checkKeySets(); // warns (not waited for) when a provider's JWKS cannot be fetched
 
   let stopping: Promise<void> | undefined;
   return {
@@ -193,8 +201,11 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         policies.close();
         declarations?.close();
         identities.close();
-        log.info('draining', { timeoutMs: config.shutdown.drainTimeout });
+        const inFlight = inflight.count;
+        log.info('draining', { timeoutMs: config.shutdown.drainTimeout, callsInFlight: inFlight });
         await Promise.all([inbound.close(config.shutdown.drainTimeout), outbound?.close(config.shutdown.drainTimeout)]);
+        await new Promise((r) => setImmediate(r)); // streams cut at the timeout report their end first
+        log.info('drained', { callsFinished: Math.max(0, inFlight - inflight.count), callsCut: inflight.count });
         await Promise.race([routes?.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
         routes?.destroy();
         graphql?.close();
@@ -212,9 +223,30 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   };
 }
 
-function redact(config: SidecarConfig): unknown {
-  const url = config.rateLimit.redis.url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  return { ...config, rateLimit: { ...config.rateLimit, redis: { ...config.rateLimit.redis, url } } };
+/** Startup warnings for configs that run but refuse everything (issue: silent traps). */
+function warnSilentTraps(config: SidecarConfig, snapshot: { readonly grpc: readonly unknown[]; readonly graphql: readonly unknown[] }): void {
+  if (snapshot.grpc.length === 0 && snapshot.graphql.length === 0 && !config.inbound.allowAnyAuthenticated) {
+    log.warn('no policy rules loaded: every call is denied (default deny); add policy files under `policies`', { policies: config.policies });
+  }
+}
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another process, or another meshward listener)',
+  EADDRNOTAVAIL: 'the address is not one of this host\'s addresses',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
+/** Starts a listener; a listen error names the listener, its config key and the address. */
+async function listening<T>(name: string, key: string, at: HostPort, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === undefined ? undefined : LISTEN_ERRORS[code];
+    if (why === undefined) throw err;
+    const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+    throw new Error(`${name} listener cannot listen on ${host}:${at.port} (${key}): ${why} [${code}]`);
+  }
 }
 
 export function formatAddress(a: AddressInfo): string {

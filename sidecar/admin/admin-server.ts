@@ -12,6 +12,8 @@ export interface AdminState {
   /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
   config(): unknown;
   policies(): unknown;
+  /** `/policies?rules=1`: every rule of the current snapshot. */
+  policyRules?(): unknown;
   /** Prometheus text for /metrics (format 0.0.4). */
   metrics?(): Promise<string>;
   /** More JSON views by path (the primary's /workers). */
@@ -25,7 +27,7 @@ export interface AdminServer {
 
 export async function startAdminServer(listen: HostPort, state: AdminState): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     switch (path) {
       case '/healthz':
@@ -37,7 +39,7 @@ export async function startAdminServer(listen: HostPort, state: AdminState): Pro
       case '/config':
         return sendJson(res, state.config());
       case '/policies':
-        return sendJson(res, state.policies());
+        return sendJson(res, new URLSearchParams(query).get('rules') === '1' && state.policyRules !== undefined ? state.policyRules() : state.policies());
       case '/metrics':
         if (state.metrics === undefined) return send(res, 404, 'not found\n');
         state.metrics().then(

@@ -65,7 +65,10 @@ const CLOSED = fail('jwks_unavailable', undefined, 'authenticator closed');
 
 interface Provider {
   readonly name: string;
+  readonly jwksUri: string;
   readonly getKey: JWTVerifyGetKey;
+  /** Fetches the key set now (startup check; it also warms jose's cache). */
+  readonly reload: () => Promise<void>;
   /** jwtVerify options without `currentDate`, which is set per call from the clock. */
   readonly verifyOptions: JWTVerifyOptions;
   readonly toleranceMs: number;
@@ -110,7 +113,9 @@ export class JwtAuthenticator {
       };
       this.#byIssuer.set(p.issuer, {
         name: p.name,
+        jwksUri: p.jwksUri,
         getKey,
+        reload: () => remote.reload(),
         verifyOptions: {
           algorithms: [...p.algorithms],
           issuer: p.issuer,
@@ -157,6 +162,25 @@ export class JwtAuthenticator {
   }
 
   /** Drops cached tokens, aborts JWKS fetches in flight; later calls fail closed. */
+  /**
+   * Fetches every provider's key set once (control path, at startup): resolves with the
+   * providers whose JWKS could not be fetched and why. Calls keep failing closed for those
+   * providers until a later fetch succeeds; this only lets the operator know early.
+   */
+  async checkKeySets(): Promise<{ provider: string; jwksUri: string; error: string }[]> {
+    const results = await Promise.all(
+      [...this.#byIssuer.values()].map(async (p) => {
+        try {
+          await p.reload();
+          return undefined;
+        } catch (err) {
+          return { provider: p.name, jwksUri: p.jwksUri, error: (err as Error).message };
+        }
+      }),
+    );
+    return results.filter((r) => r !== undefined);
+  }
+
   close(): void {
     this.#closing.abort();
     this.#cache.clear();

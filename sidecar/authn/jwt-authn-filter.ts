@@ -2,6 +2,7 @@
 // bad one is UNAUTHENTICATED (reason `jwt_<failure>`); a call without one continues and
 // authorization decides whether it needed one (DESIGN §5). Sits between identity and authz.
 
+import { log } from '../core/log.js';
 import { RejectCode } from '../core/codes.js';
 import { reject, type CallInfo, type Filter, type FilterResult } from '../core/filter.js';
 import { JwtAuthenticator, type AuthnResult, type JwtAuthenticatorOptions, type JwtFailure, type ProviderConfig } from './jwt-authenticator.js';
@@ -34,10 +35,19 @@ export function jwtAuthnFilterFor(
   providers: readonly ProviderConfig[],
   opts?: JwtAuthenticatorOptions,
   onResult?: JwtResultListener,
-): { readonly filter: Filter<CallInfo>; close(): void } {
-  if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), close: () => {} };
+): { readonly filter: Filter<CallInfo>; checkKeySets(): Promise<void>; close(): void } {
+  if (providers.length === 0) return { filter: duplicateAuthorizationFilter(), checkKeySets: async () => {}, close: () => {} };
   const auth = new JwtAuthenticator(providers, opts);
-  return { filter: jwtAuthnFilter(auth, onResult), close: () => auth.close() };
+  return {
+    filter: jwtAuthnFilter(auth, onResult),
+    // A provider whose key set is unreachable at startup would refuse every token silently.
+    async checkKeySets() {
+      for (const f of await auth.checkKeySets()) {
+        log.warn('JWKS cannot be fetched: tokens of this provider are refused (UNAUTHENTICATED) until it can', { provider: f.provider, jwksUri: f.jwksUri, error: f.error });
+      }
+    },
+    close: () => auth.close(),
+  };
 }
 
 const DUPLICATE = reject(RejectCode.UNAUTHENTICATED, 'jwt_duplicate_header', 'more than one authorization header');

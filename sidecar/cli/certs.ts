@@ -21,12 +21,14 @@ const processIo: CertsIo = {
 
 const USAGE = `Usage:
   meshward certs init  --dir DIR --trust-domain TD [--days N] [--force]
-  meshward certs issue --ca-dir DIR --spiffe-id ID --out DIR [--name tls] [--hours N]
+  meshward certs issue --ca-dir DIR --spiffe-id ID --out DIR [--name tls] [--hours N] [--dns NAME]...
 
 init   writes DIR/ca.crt and DIR/ca.key (0600): a development CA for trust domain TD
        (default 365 days). Refuses to overwrite an existing CA unless --force.
 issue  writes OUT/<name>.crt, OUT/<name>.key (0600) and OUT/ca.crt: an X.509-SVID for ID,
-       signed by the CA in DIR (default 24 hours). ID must be in the CA's trust domain.`;
+       signed by the CA in DIR (default 24 hours). ID must be in the CA's trust domain.
+       --dns adds a DNS name (repeatable) for tools that check a host name (curl, grpcurl);
+       meshward itself checks only the SPIFFE ID.`;
 
 class UsageError extends Error {}
 
@@ -108,12 +110,17 @@ async function issue(args: string[], io: CertsIo): Promise<number> {
       out: { type: 'string' },
       name: { type: 'string', default: 'tls' },
       hours: { type: 'string' },
+      dns: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     io.out(USAGE);
     return 0;
+  }
+  const dnsNames = values.dns;
+  for (const d of dnsNames) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(d)) throw new UsageError(`--dns "${d}" is not a DNS name`);
   }
   const caDir = required(values['ca-dir'], '--ca-dir');
   const spiffeId = required(values['spiffe-id'], '--spiffe-id');
@@ -148,7 +155,7 @@ async function issue(args: string[], io: CertsIo): Promise<number> {
     throw new Error(`--hours ${hours} would outlive the CA (expires ${caNotAfter.toISOString()}); use fewer hours or a new CA`);
   }
 
-  const leaf = await issueWorkloadCert({ ca: { certPem: caCertPem, keyPem: caKeyPem }, spiffeId, validHours: hours });
+  const leaf = await issueWorkloadCert({ ca: { certPem: caCertPem, keyPem: caKeyPem }, spiffeId, validHours: hours, dnsNames });
   const certPath = join(outDir, `${name}.crt`);
   const keyPath = join(outDir, `${name}.key`);
   const bundlePath = join(outDir, 'ca.crt');
@@ -156,7 +163,7 @@ async function issue(args: string[], io: CertsIo): Promise<number> {
   await writeAtomic(keyPath, leaf.keyPem, 0o600);
   await writeAtomic(certPath, leaf.certPem, 0o644);
   if (resolve(bundlePath) !== resolve(caCertPath)) await writeAtomic(bundlePath, caCertPem, 0o644);
-  io.out(`wrote ${certPath} (${spiffeId}, valid ${hours} hours)`);
+  io.out(`wrote ${certPath} (${[spiffeId, ...dnsNames].join(', ')}, valid ${hours} hours)`);
   io.out(`wrote ${keyPath} (mode 0600)`);
   io.out(`wrote ${bundlePath} (trust bundle)`);
   return 0;

@@ -9,16 +9,28 @@ import { loadInjectorConfig, type InjectorConfig } from '../inject/injector-conf
 import { startWebhookServer, type WebhookServer } from '../inject/webhook-server.js';
 import { untilShutdown } from './until-shutdown.js';
 
+const USAGE = `usage: meshward injector --config FILE
+
+runs the mutating admission webhook that injects the meshward sidecar into pods
+(FILE: kind: Injector; see docs/kubernetes.md)
+exit codes: 0 clean shutdown after SIGTERM/SIGINT, 2 invalid config, 1 any other fatal error
+`;
+
 export async function runInjectorCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
   try {
-    configPath = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help === true) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    configPath = values.config;
   } catch (err) {
-    process.stderr.write(`meshward injector: ${(err as Error).message}\nusage: meshward injector --config FILE\n`);
+    process.stderr.write(`meshward injector: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   if (configPath === undefined) {
-    process.stderr.write('meshward injector: --config FILE is required\n');
+    process.stderr.write(`meshward injector: --config FILE is required\n${USAGE}`);
     return 2;
   }
 

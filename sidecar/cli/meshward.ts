@@ -17,6 +17,9 @@ commands:
   certs init|issue ...     development CA and SPIFFE workload certificates
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
   injector --config FILE   run the mutating admission webhook that injects the sidecar
+  version                  versions of meshward, Node.js and the dependencies (also --version)
+
+every command answers --help
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -26,10 +29,12 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   catalog: async (argv) => (await import('./catalog.js')).runCatalogCommand(argv),
   inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
+  version: async (argv) => (await import('./version.js')).runVersionCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') return commands['version']!(rest);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
@@ -40,6 +45,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return command(rest);
+}
+
+// A reader that went away (`meshward policy explain ... | head -1`) is not an error: stop quietly.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
 }
 
 process.on('uncaughtException', (err) => {

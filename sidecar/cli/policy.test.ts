@@ -77,6 +77,16 @@ test('lint --config checks JWT providers and defaults to the config policies', a
   assert.equal(ok.code, 0, ok.err);
 });
 
+test('lint --config warns (exit 0) about principals outside the trust domain: they can never match', async () => {
+  const dir = join(root, 'lint-td');
+  write('lint-td/policies/api.yaml', POLICY.replace('spiffe://cluster.local/ns/sandbox/*', 'spiffe://partner.example/ns/sandbox/*'));
+  const r = await run('lint', '--config', writeConfig(dir, ['policies/']));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^warning: .*api\.yaml:11:14: api:grpc\[0\]\.deny\[0\]: principal "spiffe:\/\/partner\.example\/ns\/sandbox\/\*" is outside the trust domain cluster\.local: it can never match a caller$/m);
+  assert.doesNotMatch(r.err, /frontend|ns\/ops/, 'principals inside the trust domain are not flagged');
+  assert.equal((await run('lint', join(dir, 'policies'))).err, '', 'without --config there is no trust domain to check against');
+});
+
 test('lint: usage errors exit 2', async () => {
   assert.equal((await run('lint')).code, 2);
   assert.equal((await run('lint', '--nope', 'x')).code, 2);
@@ -130,8 +140,10 @@ test('test: one line per case and a summary; a failing case exits 1 and says why
   assert.deepEqual(r.out.split('\n'), [
     `PASS ${file}: frontend allowed`,
     `PASS ${file}: ops with the scope`,
-    `FAIL ${file}: ops without a token (wrongly expected to pass): expected decision allow; got deny UNAUTHENTICATED jwt_required (rule api:grpc[0]); ` +
-      'api:grpc[0].allow[1] would allow the call with a JWT from provider corp, and none was presented',
+    `FAIL ${file}:16:5: ops without a token (wrongly expected to pass)`,
+    '     expected  allow',
+    '     got       deny UNAUTHENTICATED jwt_required (rule api:grpc[0])',
+    '     why       api:grpc[0].allow[1] would allow the call with a JWT from provider corp, and none was presented',
     `PASS ${file}: ops without a token`,
     '3 passed, 1 failed',
   ]);
@@ -198,8 +210,17 @@ test('explain: allow → exit 0 with the pattern, rule and the entry that matche
   assert.match(r.out, /^decision {3}ALLOW \(allowed\)$/m);
   assert.match(r.out, /^pattern {4}meshward\.demo\.v1\.Echo\/\* \(service\)$/m);
   assert.match(r.out, /^rule {7}api:grpc\[0\]$/m);
-  assert.match(r.out, /^limits {5}timeout 2000ms$/m);
+  assert.match(r.out, /^limits {5}timeout 2s$/m);
   assert.match(r.out, /^ {2}MATCH {4}api:grpc\[0\]\.allow\[0\] \(.*api\.yaml:8:11\)$/m);
+});
+
+test('explain: limits read as they are written (rate with its burst, durations in units)', async () => {
+  const dir = join(root, 'explain-limits');
+  write('explain-limits/policies/api.yaml', POLICY.replace('      timeout: 2s', '      timeout: 1m30s\n      rateLimit: { requests: 5, per: 1s, burst: 2, by: principal }'));
+  const config = writeConfig(dir, ['policies']);
+  const r = await run('explain', '--config', config, '--method', 'meshward.demo.v1.Echo/Unary', '--principal', 'spiffe://cluster.local/ns/web/sa/frontend');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^limits {5}rateLimit 5 per 1s, burst 2 by principal; timeout 1m30s$/m);
 });
 
 test('explain --jwt: decoded without verification, provider by issuer; the failed claim and the value seen; exit 1', async () => {

@@ -15,6 +15,8 @@ import { compilePolicies } from '../policy/compile.js';
 import { listPolicyFiles, loadPolicySources } from '../policy/load.js';
 import type { CallFacts, CompiledMethodRule, Explanation, PolicySnapshot } from '../policy/model.js';
 import { describeDecision, displayPath, runPolicyTestFile } from '../policy/policy-test.js';
+import { principalsOutsideTrustDomain } from '../policy/trust-domain-check.js';
+import { describeLimits } from '../policy/describe-rule.js';
 
 export interface PolicyIo {
   out: (line: string) => void;
@@ -51,7 +53,8 @@ class UsageError extends Error {}
 export async function runPolicyCommand(argv: string[], io: PolicyIo = processIo): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    if (sub === '--help' || sub === '-h' || sub === 'help') {
+    // `policy --help` and `policy <sub> ... --help` both print the usage.
+    if (sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h')) {
       io.out(USAGE);
       return 0;
     }
@@ -74,10 +77,12 @@ function lint(args: string[], io: PolicyIo): number {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { config: { type: 'string' } } });
   let paths: readonly string[] = positionals;
   let providers: readonly string[] | undefined;
+  let trustDomain: string | undefined;
   if (values.config !== undefined) {
     const config = loadConfigOrReport(values.config, io);
     if (config === undefined) return 1;
     providers = config.jwt.providers.map((p) => p.name);
+    trustDomain = config.identity.trustDomain;
     if (paths.length === 0) paths = config.policies.map(displayPath);
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one PATH (or --config)');
@@ -89,6 +94,7 @@ function lint(args: string[], io: PolicyIo): number {
   }
   const snapshot = compilePolicies(loaded);
   if (snapshot.sources.length === 0) io.err(`warning: no policy files in ${paths.join(' ')} (every call would be denied)`);
+  if (trustDomain !== undefined) for (const w of principalsOutsideTrustDomain(snapshot, trustDomain)) io.err(`warning: ${w}`);
   io.out(
     `ok: ${count(snapshot.policies.length, 'policy', 'policies')}, ${count(snapshot.grpc.length, 'gRPC pattern')}, ` +
       `${count(snapshot.graphql.length, 'GraphQL rule')} in ${count(snapshot.sources.length, 'file')} (version ${snapshot.version})`,
@@ -120,7 +126,10 @@ function test(args: string[], io: PolicyIo): number {
         io.out(`PASS ${c.file}: ${c.name}`);
       } else {
         failed++;
-        io.out(`FAIL ${c.file}: ${c.name}: ${c.detail ?? describeDecision(c.decision)}`);
+        io.out(`FAIL ${c.where}: ${c.name}`);
+        io.out(`     expected  ${c.failure?.expected ?? '?'}`);
+        io.out(`     got       ${c.failure?.got ?? describeDecision(c.decision)}`);
+        if (c.failure !== undefined) io.out(`     why       ${c.failure.why}`);
       }
     }
   }
@@ -242,18 +251,6 @@ export function formatExplanation(x: Explanation, snapshot: PolicySnapshot, note
     }
   }
   return lines;
-}
-
-function describeLimits(rule: CompiledMethodRule): string {
-  const parts: string[] = [];
-  const by = (k: { kind: string; claim?: string }) => (k.kind === 'jwt' ? `jwt:${k.claim}` : k.kind);
-  const audit = (m: string) => (m === 'audit' ? ' [audit]' : '');
-  for (const l of rule.rateLimits) parts.push(`rateLimit ${l.requests}/${l.perMs}ms by ${by(l.by)}${audit(l.mode)}`);
-  for (const l of rule.concurrency) parts.push(`concurrency ${l.max} (queue ${l.queue})${audit(l.mode)}`);
-  for (const l of rule.bandwidth) parts.push(`bandwidth ${l.bytesPerSecond} B/s by ${by(l.by)}${audit(l.mode)}`);
-  if (rule.maxMessageBytes !== undefined) parts.push(`maxMessageBytes ${rule.maxMessageBytes}`);
-  if (rule.timeoutMs !== undefined) parts.push(`timeout ${rule.timeoutMs}ms`);
-  return parts.join('; ');
 }
 
 /**

@@ -11,16 +11,29 @@ import { PolicyLoadError } from '../policy/policy-store.js';
 import { untilShutdown } from './until-shutdown.js';
 import { announceReady, configFromPrimary, workerSidecarOptions, workerSlot } from './worker-channel.js';
 
+const USAGE = `usage: meshward run --config FILE
+
+runs the sidecar with the configuration FILE (YAML, kind: Sidecar; see docs/configuration.md)
+exit codes: 0 clean shutdown after SIGTERM/SIGINT (in-flight calls drained), 2 invalid config,
+policies or GraphQL schema at startup, 1 any other fatal error
+signals: SIGTERM/SIGINT drain and stop, SIGHUP reopens the audit log file
+`;
+
 export async function runRunCommand(argv: string[]): Promise<number> {
   let configPath: string | undefined;
   try {
-    configPath = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true }).values.config;
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help === true) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    configPath = values.config;
   } catch (err) {
-    process.stderr.write(`meshward run: ${(err as Error).message}\nusage: meshward run --config FILE\n`);
+    process.stderr.write(`meshward run: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   if (configPath === undefined) {
-    process.stderr.write('meshward run: --config FILE is required\n');
+    process.stderr.write(`meshward run: --config FILE is required\n${USAGE}`);
     return 2;
   }
 

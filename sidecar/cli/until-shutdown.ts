@@ -8,9 +8,12 @@ export function untilShutdown(stop: () => Promise<void>): Promise<number> {
     const shutdown = (signal: NodeJS.Signals): void => {
       log.info('shutdown requested', { signal });
       stop().then(
-        () => resolve(0),
+        () => {
+          log.info('stopped', { exitCode: 0 });
+          resolve(0);
+        },
         (err: unknown) => {
-          log.error('shutdown failed', { error: String(err) });
+          log.error('shutdown failed', { error: String(err), exitCode: 1 });
           resolve(1);
         },
       );

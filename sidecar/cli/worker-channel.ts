@@ -13,7 +13,7 @@ import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
 export const WORKER_ENV = 'MESHWARD_WORKER';
 
 /** What the primary may ask a worker for. */
-export type WorkerView = 'metrics' | 'config' | 'policies' | 'catalog';
+export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'catalog';
 
 /** Worker → primary. */
 export type FromWorker =
@@ -74,7 +74,15 @@ async function answer(id: number, what: WorkerView): Promise<void> {
   try {
     if (state === undefined) throw new Error('not started');
     const value =
-      what === 'metrics' ? await state.metrics?.() : what === 'config' ? await state.config() : what === 'catalog' ? await state.views?.['/catalog']?.() : await state.policies();
+      what === 'metrics'
+        ? await state.metrics?.()
+        : what === 'config'
+          ? await state.config()
+          : what === 'policyRules'
+            ? await state.policyRules?.()
+            : what === 'catalog'
+              ? await state.views?.['/catalog']?.()
+              : await state.policies();
     send({ mw: 'reply', id, value });
   } catch (err) {
     send({ mw: 'reply', id, error: String(err) });

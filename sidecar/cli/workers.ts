@@ -95,6 +95,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     notReadyReasons: () => (draining ? ['draining'] : readyCount() === 0 ? ['no worker ready'] : []),
     config: () => askAny('config'),
     policies: () => askAny('policies'),
+    policyRules: () => askAny('policyRules'),
     metrics: async () => {
       await refreshMetrics();
       return (

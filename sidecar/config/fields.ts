@@ -20,10 +20,29 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const DURATION_TEXT = 'a duration such as 250ms, 5s, 1m or 1m30s';
 
+/**
+ * The shape of a duration (parseDuration's grammar, except the largest-first rule) as a JSON
+ * Schema `pattern`: editors check it, and `isDurationSchema` finds durations in the JSON
+ * Schema (the admin /config view writes them back in units).
+ */
+export const DURATION_PATTERN = '^(?=\\d)(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$';
+const DURATION_RE = new RegExp(DURATION_PATTERN);
+
+/** As DURATION_PATTERN, with days (`longDuration`). */
+export const LONG_DURATION_PATTERN = '^(?=\\d)(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$';
+const LONG_DURATION_RE = new RegExp(LONG_DURATION_PATTERN);
+
+/** Whether a JSON Schema node (of `z.toJSONSchema(..., { io: 'input' })`) is a duration field: 'days' for `longDuration`. */
+export function isDurationSchema(node: { readonly pattern?: unknown }): boolean | 'days' {
+  if (node.pattern === LONG_DURATION_PATTERN) return 'days';
+  return node.pattern === DURATION_PATTERN;
+}
+
 /** A duration string (see parseDuration) → milliseconds. `positive` refuses `0s`. */
 export function duration(opts: { positive: boolean }) {
   return z
     .string({ error: expecting(DURATION_TEXT) })
+    .regex(DURATION_RE, { error: (iss) => expected(DURATION_TEXT, iss.input) })
     .transform((s, ctx) => {
       const ms = parseDuration(s);
       if (ms === undefined) {
@@ -49,6 +68,7 @@ const LONG_DURATION_TEXT = 'a duration such as 30d, 12h or 1d12h';
 export function longDuration(opts: { positive: boolean }) {
   return z
     .string({ error: expecting(LONG_DURATION_TEXT) })
+    .regex(LONG_DURATION_RE, { error: (iss) => expected(LONG_DURATION_TEXT, iss.input) })
     .transform((s, ctx) => {
       const m = /^(?:(\d+)d)?(.*)$/.exec(s)!;
       const days = m[1] === undefined ? 0 : Number(m[1]) * 86_400_000;
@@ -155,6 +175,15 @@ export const spiffeId = z.string({ error: expecting('a SPIFFE ID') }).check((ctx
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** `scheme://user:password@host` — also when the rest does not parse as a URL. */
+function hasCredentials(s: string): boolean {
+  if (URL.canParse(s)) {
+    const u = new URL(s);
+    return u.username !== '' || u.password !== '';
+  }
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(s);
+}
+
 /**
  * A URL string, kept exactly as written (a JWT `iss` is compared byte for byte, and
  * `new URL()` would add a trailing slash). `protocols` are the accepted schemes;
@@ -168,12 +197,18 @@ export function url(opts: { protocols: readonly string[]; loopbackHttp?: boolean
   const accepts = (s: string): boolean => {
     if (!URL.canParse(s)) return false;
     const u = new URL(s);
-    if (opts.credentials !== true && (u.username !== '' || u.password !== '')) return false;
     if (opts.protocols.includes(u.protocol)) return true;
     return opts.loopbackHttp === true && u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname);
   };
   return z
     .string({ error: expecting(what) })
-    .refine(accepts, { error: (iss) => expected(what, iss.input) })
-    .meta({ description: `A URL with scheme ${schemes}${loopback}.` });
+    .superRefine((s, ctx) => {
+      // Credentials first, and never echoed: the value is a secret.
+      if (opts.credentials !== true && hasCredentials(s)) {
+        ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not allowed (the value is not shown); pass them as headers instead, e.g. OTEL_EXPORTER_OTLP_HEADERS for the OTLP exporter' });
+      } else if (!accepts(s)) {
+        ctx.addIssue({ code: 'custom', message: expected(what, s), input: s });
+      }
+    })
+    .meta({ description: `A URL with scheme ${schemes}${loopback}; no user:password@ part${opts.credentials === true ? ' unless the scheme needs one' : ''}.` });
 }

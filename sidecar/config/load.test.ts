@@ -136,6 +136,27 @@ test('relative paths resolve against the config file folder, absolute ones stay'
   assert.equal(dirname(fromRelative.audit.file), resolve('deploy/logs'));
 });
 
+test('credentials in an OTLP or JWKS URL: refused, said so plainly, the secret never printed', () => {
+  for (const [yaml, path] of [
+    ['telemetry:\n  otlp: { endpoint: "https://user:s3cr3t-token@collector.example.com:4318" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "http://:s3cr3t-token@collector:4318/v1/traces" }\n', '/telemetry/otlp/endpoint'],
+    ['telemetry:\n  otlp: { endpoint: "ftp://user:s3cr3t-token@collector" }\n', '/telemetry/otlp/endpoint'],
+  ] as const) {
+    const problems = problemsOf(MIN + yaml);
+    const text = problems.join('\n');
+    assert.doesNotMatch(text, /s3cr3t/, 'the secret is never echoed');
+    assert.match(text, new RegExp(`${path}: credentials in the URL are not allowed .*OTEL_EXPORTER_OTLP_HEADERS`));
+  }
+});
+
+test('two listeners on one port are a config error naming both keys; port 0 and distinct hosts are fine', () => {
+  expectProblem(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:7000\n'), 'sidecar.yaml:1:1: /admin/listen: admin.listen 127.0.0.1:7000 is also inbound.listen (127.0.0.1:7000)');
+  expectProblem(MIN + 'admin: { listen: "127.0.0.1:7443" }\n', 'sidecar.yaml:10:18: /admin/listen: admin.listen 127.0.0.1:7443 is also inbound.listen (0.0.0.0:7443)');
+  expectProblem(MIN + 'outbound: { listen: "127.0.0.1:7000" }\n', 'sidecar.yaml:10:21: /outbound/listen: outbound.listen 127.0.0.1:7000 is also admin.listen');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.1:0\n') + 'admin: { listen: "127.0.0.1:0" }\n', 'sidecar.yaml');
+  parseConfig(MIN.replace('inbound:\n', 'inbound:\n  listen: 127.0.0.2:7000\n'), 'sidecar.yaml');
+});
+
 test('an unknown key is reported at the key, with did-you-mean for a close match', () => {
   const problem = expectProblem(MIN + '  mtsl: strict\n', 'sidecar.yaml:10:3: /inbound/mtsl: ');
   assert.match(problem, /did you mean "mtls"/);

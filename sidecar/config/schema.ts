@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url } from './fields.js';
+import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url, type HostPort } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 
 export type { HostPort } from './fields.js';
@@ -23,28 +23,29 @@ export function createSidecarConfigSchema(baseDir: string) {
   const file = filePath(baseDir);
 
   const identity = z.strictObject({
-    trustDomain,
-    certFile: file,
-    keyFile: file,
-    caFile: file,
+    trustDomain: trustDomain.meta({ description: "The SPIFFE trust domain: this workload's ID and its callers' must be in it." }),
+    certFile: file.meta({ description: "This workload's X.509-SVID (PEM, leaf first, exactly one URI SAN); re-read on change." }),
+    keyFile: file.meta({ description: 'Its private key (PEM); re-read on change.' }),
+    caFile: file.meta({ description: 'The trust bundle (PEM): callers and remote sidecars must chain to it; re-read on change.' }),
   });
 
   const graphql = z.strictObject({
     path: z
       .string()
       .refine((p) => p.startsWith('/'), { error: (iss) => expected('a URL path starting with /', iss.input) })
-      .default('/graphql'),
-    app: hostPort({ listen: false }).optional().meta({ description: 'Defaults to inbound.app.' }),
-    schemaFile: file.optional(),
+      .default('/graphql')
+      .meta({ description: 'The URL path GraphQL requests are served on (HTTP/1.1 and HTTP/2).' }),
+    app: hostPort({ listen: false }).optional().meta({ description: "The GraphQL app (HTTP/1.1 keep-alive, loopback); defaults to inbound.app." }),
+    schemaFile: file.optional().meta({ description: "The app's schema (SDL): validation, cost and field rules; re-read on change." }),
   });
 
   const limits = z.strictObject({
-    maxConnections: z.int().min(1).max(1_048_576).default(1024),
-    maxConcurrentStreams: z.int().min(1).max(100).default(100),
-    maxHeaderListBytes: byteSize(1024, 65536).prefault(16384),
-    maxHeaderPairs: z.int().min(8).max(256).default(64),
-    handshakeTimeout: duration({ positive: true }).prefault('10s'),
-    idleTimeout: duration({ positive: true }).prefault('5m'),
+    maxConnections: z.int().min(1).max(1_048_576).default(1024).meta({ description: 'Open connections per listener (per worker process).' }),
+    maxConcurrentStreams: z.int().min(1).max(100).default(100).meta({ description: 'Streams in flight per HTTP/2 connection.' }),
+    maxHeaderListBytes: byteSize(1024, 65536).prefault(16384).meta({ description: 'Request header list size (RFC 9113 accounting: name + value + 32 per field).' }),
+    maxHeaderPairs: z.int().min(8).max(256).default(64).meta({ description: 'Request header fields per request.' }),
+    handshakeTimeout: duration({ positive: true }).prefault('10s').meta({ description: 'TLS handshake (and first bytes in permissive mode) must finish within this.' }),
+    idleTimeout: duration({ positive: true }).prefault('5m').meta({ description: 'A connection without activity for this long is closed (GOAWAY).' }),
     maxResetsPerConnection: z
       .int()
       .min(1)
@@ -55,9 +56,12 @@ export function createSidecarConfigSchema(baseDir: string) {
 
   const inbound = z
     .strictObject({
-      listen: hostPort({ listen: true }).prefault('0.0.0.0:7443'),
-      mtls: z.enum(['strict', 'permissive']).default('strict'),
-      app: hostPort({ listen: false }),
+      listen: hostPort({ listen: true }).prefault('0.0.0.0:7443').meta({ description: 'The mTLS listener other workloads call (port 0: any free port).' }),
+      mtls: z
+        .enum(['strict', 'permissive'])
+        .default('strict')
+        .meta({ description: 'strict: a client certificate chaining to caFile is required; permissive: plaintext is accepted too, as unauthenticated (migration).' }),
+      app: hostPort({ listen: false }).meta({ description: 'The app, on loopback: gRPC over h2c.' }),
       graphql: graphql.optional(),
       maxTimeout: duration({ positive: true })
         .prefault('5m')
@@ -72,9 +76,9 @@ export function createSidecarConfigSchema(baseDir: string) {
     .transform((v) => ({ ...v, graphql: v.graphql && { ...v.graphql, app: v.graphql.app ?? v.app } }));
 
   const route = z.strictObject({
-    authority: z.string().min(1),
-    address: hostPort({ listen: false }),
-    identity: spiffeId,
+    authority: z.string().min(1).meta({ description: 'The :authority the app sends (host:port), case-insensitive.' }),
+    address: hostPort({ listen: false }).meta({ description: "The remote sidecar's inbound listener." }),
+    identity: spiffeId.meta({ description: 'The SPIFFE ID the remote sidecar must present.' }),
   });
 
   const outbound = z.strictObject({
@@ -82,25 +86,33 @@ export function createSidecarConfigSchema(baseDir: string) {
     listen: hostPort({ listen: true })
       .prefault('127.0.0.1:7001')
       .refine((a) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host), 'the outbound listener is plaintext: it must listen on loopback (127.0.0.1, ::1)'),
-    routes: z.array(route).prefault([]).superRefine(uniqueBy('authority')),
+    routes: z.array(route).prefault([]).superRefine(uniqueBy('authority')).meta({ description: 'Where calls go, by :authority; an unknown authority is refused (14).' }),
   });
 
   const jwtProvider = z.strictObject({
-    name: z.string().min(1),
-    issuer: url({ protocols: ['https:'], loopbackHttp: true }),
-    jwksUri: url({ protocols: ['https:'], loopbackHttp: true }),
-    audiences: z.array(z.string().min(1)).min(1),
-    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1),
-    clockTolerance: duration({ positive: false }).prefault('30s'),
+    name: z.string().min(1).meta({ description: 'The name policies use (jwt.provider).' }),
+    issuer: url({ protocols: ['https:'], loopbackHttp: true }).meta({ description: "The token's iss, compared byte for byte; it also picks the provider." }),
+    jwksUri: url({ protocols: ['https:'], loopbackHttp: true }).meta({ description: 'The key set (5 s timeout, 30 s cooldown, 10 min cache, 1 MiB cap; jku/x5u never followed).' }),
+    audiences: z.array(z.string().min(1)).min(1).meta({ description: 'The token\'s aud must contain one of these.' }),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).meta({ description: 'Accepted signature algorithms (pinned: others are refused before any key lookup).' }),
+    clockTolerance: duration({ positive: false }).prefault('30s').meta({ description: 'Leeway for exp and nbf.' }),
   });
 
   const rateLimit = z.strictObject({
-    store: z.enum(['memory', 'redis']).default('memory'),
+    store: z
+      .enum(['memory', 'redis'])
+      .default('memory')
+      .meta({ description: 'Where rate-limit and cost-budget tokens live: this sidecar, or Redis shared by every replica.' }),
     redis: z
       .strictObject({
-        url: url({ protocols: ['redis:', 'rediss:'], credentials: true }).default('redis://127.0.0.1:6379'),
-        failMode: z.enum(['open', 'closed']).default('closed'),
-        timeout: duration({ positive: true }).prefault('50ms'),
+        url: url({ protocols: ['redis:', 'rediss:'], credentials: true })
+          .default('redis://127.0.0.1:6379')
+          .meta({ description: 'redis:// or rediss:// (TLS); a password in the URL is redacted in /config.' }),
+        failMode: z
+          .enum(['open', 'closed'])
+          .default('closed')
+          .meta({ description: 'Redis unreachable: closed answers 14 UNAVAILABLE, open lets calls through unlimited.' }),
+        timeout: duration({ positive: true }).prefault('50ms').meta({ description: 'No call waits longer than this for Redis.' }),
       })
       .prefault({}),
   });
@@ -112,7 +124,7 @@ export function createSidecarConfigSchema(baseDir: string) {
     serviceName: z.string().min(1).optional().meta({ default: 'meshward', description: 'Else OTEL_SERVICE_NAME.' }),
     otlp: z
       .strictObject({
-        endpoint: url({ protocols: ['http:', 'https:'] }),
+        endpoint: url({ protocols: ['http:', 'https:'] }).meta({ description: 'The OTLP collector (e.g. Jaeger :4318); /v1/traces is appended for HTTP. Else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.' }),
         protocol: z
           .enum(['http/protobuf', 'http/json', 'grpc'])
           .optional()
@@ -155,7 +167,9 @@ export function createSidecarConfigSchema(baseDir: string) {
     identity,
     inbound,
     outbound: outbound.optional(),
-    admin: z.strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000') }).prefault({}),
+    admin: z
+      .strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000').meta({ description: '/healthz, /readyz, /metrics, /config, /policies.' }) })
+      .prefault({}),
     policies: z.array(file).prefault([]).meta({ description: 'Policy files and folders; hot-reloaded.' }),
     jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')).superRefine(uniqueBy('issuer')) }).prefault({}),
     rateLimit: rateLimit.prefault({}),
@@ -166,7 +180,7 @@ export function createSidecarConfigSchema(baseDir: string) {
       .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
       .transform((w) => (w === 'auto' ? Math.min(64, availableParallelism()) : w))
       .prefault(1)
-      .meta({ description: 'Processes serving the listeners (node:cluster); "auto" = one per available CPU. Limits stay correct: README "Workers".' }),
+      .meta({ description: 'Processes serving the listeners (node:cluster); "auto" = one per available CPU. Limits stay correct (docs/workers.md).' }),
     shutdown: z
       .strictObject({
         drainTimeout: duration({ positive: false })
@@ -174,6 +188,34 @@ export function createSidecarConfigSchema(baseDir: string) {
           .meta({ description: 'How long in-flight calls may finish after SIGTERM.' }),
       })
       .prefault({}),
+  }).superRefine(distinctListeners);
+}
+
+/**
+ * Two listeners of one sidecar on the same port clash when their hosts overlap (equal, or
+ * either a wildcard): the second would fail at startup with EADDRINUSE. Caught here, as a
+ * config error (exit 2) that names both keys.
+ */
+function distinctListeners(
+  config: { inbound: { listen: HostPort }; admin: { listen: HostPort }; outbound?: { listen: HostPort } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const listeners: [string, HostPort][] = [
+    ['inbound', config.inbound.listen],
+    ['admin', config.admin.listen],
+  ];
+  if (config.outbound !== undefined) listeners.push(['outbound', config.outbound.listen]);
+  const wildcard = (h: string) => h === '0.0.0.0' || h === '::' || h === '';
+  listeners.forEach(([key, a], i) => {
+    for (const [otherKey, b] of listeners.slice(0, i)) {
+      if (a.port === 0 || a.port !== b.port) continue;
+      if (a.host !== b.host && !wildcard(a.host) && !wildcard(b.host)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key, 'listen'],
+        message: `${key}.listen ${a.host}:${a.port} is also ${otherKey}.listen (${b.host}:${b.port}); each listener needs its own port`,
+      });
+    }
   });
 }
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHostPort } from './fields.js';
-import { parseByteSize, parseDuration } from './units.js';
+import { formatDuration, parseByteSize, parseDuration } from './units.js';
 
 test('parseDuration accepts h, m, s, ms parts, largest first', () => {
   const valid: [string, number][] = [
@@ -17,6 +17,17 @@ test('parseDuration accepts h, m, s, ms parts, largest first', () => {
     ['1s500ms', 1_500],
   ];
   for (const [text, ms] of valid) assert.equal(parseDuration(text), ms, text);
+});
+
+test('formatDuration writes what parseDuration reads, largest units first', () => {
+  const cases: [number, string][] = [[0, '0s'], [250, '250ms'], [1_000, '1s'], [1_500, '1s500ms'], [60_000, '1m'], [90_000, '1m30s'], [300_000, '5m'], [3_723_004, '1h2m3s4ms']];
+  for (const [ms, text] of cases) {
+    assert.equal(formatDuration(ms), text);
+    assert.equal(parseDuration(text), ms);
+  }
+  assert.equal(formatDuration(30 * 86_400_000, { days: true }), '30d');
+  assert.equal(formatDuration(86_400_000 + 12 * 3_600_000, { days: true }), '1d12h');
+  assert.equal(formatDuration(3_600_000, { days: true }), '1h');
 });
 
 test('parseDuration refuses bare numbers, fractions, bad order and unknown units', () => {

@@ -34,6 +34,31 @@ export function parseDuration(s: string): number | undefined {
   return total;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Writes milliseconds as the config grammar above reads them (with `days`, as long durations
+ * read them: `30d`, `1d12h`), largest units first and
+ * zero parts left out: 1000 → `1s`, 90000 → `1m30s`, 1500 → `1s500ms`, 0 → `0s`.
+ * `parseDuration(formatDuration(ms)) === ms` for every non-negative safe integer.
+ */
+export function formatDuration(ms: number, opts: { days?: boolean } = {}): string {
+  if (ms === 0) return '0s';
+  let left = ms;
+  let out = '';
+  if (opts.days === true && left >= DAY_MS) {
+    out += `${Math.floor(left / DAY_MS)}d`;
+    left %= DAY_MS;
+    if (left === 0) return out;
+  }
+  for (const unit of UNIT_ORDER) {
+    const n = Math.floor(left / MS_PER_UNIT[unit]);
+    if (n > 0) out += `${n}${unit}`;
+    left -= n * MS_PER_UNIT[unit];
+  }
+  return out;
+}
+
 const BYTES_PER_SUFFIX: Readonly<Record<string, number>> = {
   '': 1,
   Ki: 1024,

@@ -47,7 +47,9 @@ export function pathAtOffset(doc: Document, offset: number): PathSegment[] {
     if (isMap(node)) {
       // A pair spans from its key to the end of its value, tags and anchors included.
       const pair = node.items.find((p) => within(offset, start(p.key), end(p.value) ?? end(p.key)));
-      if (pair === undefined) return path;
+      // A key that is not a scalar (a block sequence or map where a key was expected, as a
+      // tab-indented line produces) has no JSON pointer: the path ends at its map.
+      if (pair === undefined || (pair.key !== null && !isScalar(pair.key))) return path;
       path.push(keyText(pair.key));
       if (!contains(pair.value, offset)) return path;
       next = pair.value;

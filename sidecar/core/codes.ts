@@ -24,7 +24,7 @@ export const RejectCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** GraphQL: a document that does not parse, or no single operation to run (400). */
   GRAPHQL_INVALID: 'GRAPHQL_INVALID',
-  /** GraphQL: a document that parses but fails validation against the schema (422). */
+  /** GraphQL: a document that parses but fails validation against the schema (400, or 200 for application/json). */
   GRAPHQL_VALIDATION: 'GRAPHQL_VALIDATION',
   /** GraphQL: depth, cost, aliases, root fields, tokens, directives or batch over the bound. */
   GRAPHQL_LIMIT: 'GRAPHQL_LIMIT',
@@ -78,8 +78,8 @@ export const wireReplies: Readonly<Record<RejectCode, WireReply>> = Object.freez
   UNIMPLEMENTED: { grpcStatus: GrpcStatus.UNIMPLEMENTED, httpStatus: 404, message: 'unimplemented', graphqlCode: 'NOT_FOUND' },
   BAD_REQUEST: { grpcStatus: undefined, httpStatus: 400, message: 'bad request', graphqlCode: 'BAD_REQUEST' },
   GRAPHQL_INVALID: { grpcStatus: undefined, httpStatus: 400, message: 'invalid GraphQL request', graphqlCode: 'GRAPHQL_PARSE_FAILED' },
-  GRAPHQL_VALIDATION: { grpcStatus: undefined, httpStatus: 422, message: 'invalid GraphQL document', graphqlCode: 'GRAPHQL_VALIDATION_FAILED' },
-  GRAPHQL_LIMIT: { grpcStatus: undefined, httpStatus: 422, message: 'operation exceeds a limit', graphqlCode: 'LIMIT_EXCEEDED' },
+  GRAPHQL_VALIDATION: { grpcStatus: undefined, httpStatus: 400, message: 'invalid GraphQL document', graphqlCode: 'GRAPHQL_VALIDATION_FAILED' },
+  GRAPHQL_LIMIT: { grpcStatus: undefined, httpStatus: 400, message: 'operation exceeds a limit', graphqlCode: 'LIMIT_EXCEEDED' },
   METHOD_NOT_ALLOWED: { grpcStatus: undefined, httpStatus: 405, message: 'method not allowed', graphqlCode: 'METHOD_NOT_ALLOWED' },
   NOT_FOUND: { grpcStatus: undefined, httpStatus: 404, message: 'not found', graphqlCode: 'NOT_FOUND' },
 });

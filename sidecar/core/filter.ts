@@ -47,8 +47,10 @@ export interface CallInfo {
   readonly peer: PeerIdentity;
   /** performance.now() when the stream arrived. */
   readonly startedAt: number;
-  /** The raw :path as received. */
+  /** The raw :path as received (GraphQL: without the query string). */
   readonly path: string;
+  /** GraphQL over HTTP: the request method (GET, POST, ...); gRPC calls are always POST. */
+  readonly httpMethod?: string | undefined;
   /** Set by the gRPC request filter once the path is known to be canonical. */
   method: GrpcMethod | undefined;
   /** Effective deadline in ms from start (caller's grpc-timeout capped by config), set by the gRPC filter. */
@@ -80,7 +82,7 @@ export interface GraphqlCallInfo {
   /** 1 unless the request was a batch. */
   readonly operations: number;
   /** The field coordinates ("Type.field" → first response path) of each operation analyzed so far (the API catalog counts them). */
-  readonly fieldSets: ReadonlyMap<string, string>[];
+  readonly fieldSets?: ReadonlyMap<string, string>[];
 }
 
 /** Per-call state of a gRPC call. Created once per stream; filters may fill the mutable fields. */

@@ -96,22 +96,29 @@ export interface GraphqlReply {
 
 export const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json';
 
+/** Refusals of a well-formed GraphQL-over-HTTP request's document: parse, validation, limits. */
+const DOCUMENT_REFUSALS: ReadonlySet<RejectCode> = new Set<RejectCode>(['GRAPHQL_INVALID', 'GRAPHQL_VALIDATION', 'GRAPHQL_LIMIT']);
+
 /**
- * The reply to a GraphQL request meshward refuses: the code's HTTP status, and a GraphQL
- * response with one error whose `extensions.code` is stable (DESIGN §5) and whose message is
- * generic — never the query, the rule or a "did you mean" hint. Media type: the GraphQL
- * response type when the caller accepts it (GraphQL over HTTP), else application/json.
+ * The reply to a GraphQL request meshward refuses: a GraphQL response with one error whose
+ * `extensions.code` is stable (DESIGN §5) and whose message is generic — never the query, the
+ * rule or a "did you mean" hint. Media type: the GraphQL response type when the caller accepts
+ * it, else application/json. Status: the code's, except that a document refused for parsing,
+ * validation or a limit is 200 under application/json, as GraphQL over HTTP says (the errors
+ * are the response; 400 only with application/graphql-response+json).
  */
 export function graphqlReply(rejection: Rejection, accept: string | undefined): GraphqlReply {
   const wire = wireReplies[rejection.code];
   const extensions = rejection.graphqlExtensions ?? { code: wire.graphqlCode };
   const body = JSON.stringify({ errors: [{ message: rejection.graphqlMessage ?? wire.message, extensions }] });
+  const graphqlResponse = accept !== undefined && accept.includes(GRAPHQL_RESPONSE_TYPE);
   const headers: OutgoingHttpHeaders = {
-    'content-type': accept !== undefined && accept.includes(GRAPHQL_RESPONSE_TYPE) ? `${GRAPHQL_RESPONSE_TYPE}; charset=utf-8` : 'application/json; charset=utf-8',
+    'content-type': graphqlResponse ? `${GRAPHQL_RESPONSE_TYPE}; charset=utf-8` : 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   };
+  const status = !graphqlResponse && DOCUMENT_REFUSALS.has(rejection.code) ? 200 : wire.httpStatus;
   if (rejection.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(rejection.retryAfterMs / 1000)));
   if (rejection.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
   if (rejection.code === 'METHOD_NOT_ALLOWED') headers.allow = 'GET, POST';
-  return { status: wire.httpStatus, headers, body };
+  return { status, headers, body };
 }

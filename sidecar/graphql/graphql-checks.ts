@@ -32,7 +32,7 @@ const LIMIT_NAMES: Readonly<Record<GraphqlLimitName, string>> = Object.freeze({
   bodyBytes: 'body bytes',
 });
 
-/** The refusal for a value over a limit: 422 with the code and both numbers, never the query. */
+/** The refusal for a value over a limit: the code and both numbers, never the query. */
 export function limitRejection(name: GraphqlLimitName, limit: GraphqlLimit, actual: number): Rejection {
   const what = LIMIT_NAMES[name];
   return {
@@ -54,7 +54,17 @@ export function checkLimit(ctx: CallInfo, rule: CompiledGraphqlRule, name: Graph
   return undefined;
 }
 
-/** An analysis failure as a refusal: 400 for requests that are not well-formed, 422 when refused. */
+/**
+ * The audit/metric reason of an analysis failure: `graphql_` + the code without its own
+ * GRAPHQL_ prefix (GRAPHQL_PARSE_FAILED → graphql_parse_failed), the token limit named as the
+ * other limits are (graphql_tokens_limit, like graphql_depth_limit).
+ */
+export function analysisReason(code: string): string {
+  if (code === 'MAX_TOKENS_LIMIT') return 'graphql_tokens_limit';
+  return `graphql_${code.replace(/^GRAPHQL_/, '').toLowerCase()}`;
+}
+
+/** An analysis failure as a refusal (its HTTP status is chosen by core/reply.ts graphqlReply). */
 export function analysisRejection(failure: AnalysisFailure, tokensRule: string | undefined): Rejection {
   const code =
     failure.code === 'MAX_TOKENS_LIMIT' ? RejectCode.GRAPHQL_LIMIT : failure.code === 'GRAPHQL_VALIDATION_FAILED' ? RejectCode.GRAPHQL_VALIDATION : RejectCode.GRAPHQL_INVALID;
@@ -63,7 +73,7 @@ export function analysisRejection(failure: AnalysisFailure, tokensRule: string |
   if (failure.actual !== undefined) extensions.actual = failure.actual;
   return {
     code,
-    reason: `graphql_${failure.code.toLowerCase()}`,
+    reason: analysisReason(failure.code),
     rule: failure.code === 'MAX_TOKENS_LIMIT' ? tokensRule : undefined,
     detail: failure.message,
     graphqlMessage: failure.message,

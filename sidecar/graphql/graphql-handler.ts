@@ -99,7 +99,7 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
       if (!result.ok) return analysisRejection(result.failure, tokens.rule);
       const op = result.op;
       ctx.graphql ??= { operationType: op.type, operationName: op.name, cost: undefined, operations: operations.length, fieldSets: [] };
-      ctx.graphql.fieldSets.push(op.fields);
+      ctx.graphql.fieldSets?.push(op.fields);
       if (op.type === 'subscription') return SUBSCRIPTION;
       if (op.type === 'mutation' && exchange.method === 'GET') return MUTATION_OVER_GET;
       const audited = rule.auditedLimits.tokens;
@@ -156,6 +156,7 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
       peer,
       startedAt: performance.now(),
       path,
+      httpMethod: exchange.method,
       method: undefined,
       timeoutMs: opts.maxTimeoutMs,
       jwt: undefined,

@@ -32,19 +32,19 @@ export function loadWorkloadIdentity(files: IdentityFiles): WorkloadIdentity {
   try {
     leaf = new X509Certificate(certPem);
   } catch (err) {
-    throw new Error(`${files.certFile}: not a PEM certificate (${(err as Error).message})`);
+    throw new Error(`identity.certFile ${files.certFile}: not a PEM certificate (${(err as Error).message})`);
   }
   const uris = uriSansOf(leaf.subjectAltName);
-  if (uris.length !== 1) throw new Error(`${files.certFile}: expected exactly one URI SAN, found ${uris.length}`);
+  if (uris.length !== 1) throw new Error(`identity.certFile ${files.certFile}: expected exactly one URI SAN, found ${uris.length}`);
   const parsed = parseSpiffeId(uris[0]!);
-  if (!parsed.ok) throw new Error(`${files.certFile}: URI SAN is not a SPIFFE ID: ${parsed.error}`);
+  if (!parsed.ok) throw new Error(`identity.certFile ${files.certFile}: URI SAN is not a SPIFFE ID: ${parsed.error}`);
   if (parsed.id.trustDomain !== files.trustDomain) {
-    throw new Error(`${files.certFile}: SPIFFE ID ${parsed.id.uri} is not in trust domain ${files.trustDomain}`);
+    throw new Error(`identity.certFile ${files.certFile}: SPIFFE ID ${parsed.id.uri} is not in trust domain ${files.trustDomain} (identity.trustDomain)`);
   }
   try {
     createSecureContext({ cert: certPem, key: keyPem, ca: caPem });
   } catch (err) {
-    throw new Error(`${files.keyFile}: key does not match ${files.certFile} or is unreadable (${(err as Error).message})`);
+    throw new Error(`identity.keyFile ${files.keyFile} does not match identity.certFile ${files.certFile}, or one of them (or identity.caFile ${files.caFile}) is unreadable (${(err as Error).message})`);
   }
   return Object.freeze({
     spiffeId: parsed.id.uri,

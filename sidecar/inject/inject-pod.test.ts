@@ -248,6 +248,25 @@ test('invalid annotations are refused with every problem named', () => {
   ]);
 });
 
+test('the app port without an annotation: TCP ports only, the first container that declares one, refused when ambiguous', () => {
+  const appPortOf = (containers: unknown[]) => sidecarConfigOf(inject(appPod({ spec: { containers } })).pod).config.inbound.app.port;
+  // A UDP (or SCTP) port is never the app's.
+  assert.equal(appPortOf([{ name: 'app', image: 'a', ports: [{ containerPort: 5353, protocol: 'UDP' }, { containerPort: 50051, protocol: 'TCP' }] }]), 50051);
+  assert.equal(appPortOf([{ name: 'app', image: 'a', ports: [{ containerPort: 5353, protocol: 'UDP' }] }]), 8080);
+  // The first container declares none, one other container does: that one.
+  assert.equal(appPortOf([{ name: 'init-ish', image: 'a' }, { name: 'app', image: 'a', ports: [{ containerPort: 9000 }] }]), 9000);
+  // The first container's own port wins over other containers' (metrics exporters, ...).
+  assert.equal(appPortOf([{ name: 'app', image: 'a', ports: [{ containerPort: 9000 }] }, { name: 'exporter', image: 'b', ports: [{ containerPort: 9100 }] }]), 9000);
+  // Nothing says which: refused, asking for the annotation; the annotation settles it.
+  const ambiguous = [{ name: 'proxy', image: 'a' }, { name: 'app', image: 'a', ports: [{ containerPort: 9000 }] }, { name: 'exporter', image: 'b', ports: [{ containerPort: 9100 }] }];
+  const r = planInjection(appPod({ spec: { containers: ambiguous } }), {}, defaults);
+  assert.deepEqual(r.action === 'error' && r.problems, [
+    'cannot tell the app\'s port: several containers declare TCP ports (9000 on container "app"; 9100 on container "exporter") and the first container none; set annotation meshward.dev/app-port',
+  ]);
+  const settled = sidecarConfigOf(inject(appPod({ annotations: { 'meshward.dev/app-port': '9100' }, spec: { containers: ambiguous } })).pod).config;
+  assert.equal(settled.inbound.app.port, 9100);
+});
+
 test('port clashes, volume name clashes and values the sidecar would refuse are refused', () => {
   const clash = planInjection(appPod({ spec: { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 8080 }, { containerPort: 7000 }] }] } }), {}, defaults);
   assert.deepEqual(clash.action === 'error' && clash.problems, [

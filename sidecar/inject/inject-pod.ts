@@ -10,6 +10,7 @@ import {
   INJECT_LABEL,
   INJECTED_ANNOTATION,
   resolvePodSettings,
+  type AppPortGuess,
   type PodSettings,
 } from './pod-overrides.js';
 import { renderSidecarConfig } from './sidecar-config.js';
@@ -69,11 +70,7 @@ export function planInjection(pod: unknown, ctx: InjectionContext, options: Inje
       if (typeof p.containerPort === 'number' && !containerPorts.has(p.containerPort)) containerPorts.set(p.containerPort, String(c.name));
     }
   }
-  const firstPort = records(containers[0]?.ports)[0]?.containerPort;
-  const resolved = resolvePodSettings(
-    { annotations, labels, containerPorts, firstContainerPort: typeof firstPort === 'number' ? firstPort : undefined },
-    options,
-  );
+  const resolved = resolvePodSettings({ annotations, labels, containerPorts, appPort: guessAppPort(containers) }, options);
   if (!resolved.ok) return { action: 'error', problems: resolved.problems };
   const settings = resolved.settings;
 
@@ -143,4 +140,23 @@ function stringMap(v: unknown): Record<string, string> {
     if (typeof val === 'string' || typeof val === 'number' || typeof val === 'boolean') out[k] = String(val);
   }
   return out;
+}
+
+/**
+ * The app's port when no `meshward.dev/app-port` annotation names it: the first TCP port of
+ * the first container that declares one (UDP and SCTP ports are never the app's), unless a
+ * later container also declares TCP ports while the first declares none — then nothing says
+ * which is the app, and the annotation is asked for.
+ */
+export function guessAppPort(containers: readonly Record<string, unknown>[]): AppPortGuess {
+  const tcp = containers
+    .map((c) => ({ name: String(c.name), ports: records(c.ports).filter((p) => typeof p.containerPort === 'number' && (p.protocol ?? 'TCP') === 'TCP') }))
+    .filter((c) => c.ports.length > 0);
+  if (tcp.length === 0) return { port: undefined };
+  const owner = tcp[0]!;
+  if (tcp.length > 1 && owner.name !== String(containers[0]?.name)) {
+    const listed = tcp.map((c) => `${c.ports.map((p) => p.containerPort).join(', ')} on container ${JSON.stringify(c.name)}`).join('; ');
+    return { port: undefined, ambiguous: `several containers declare TCP ports (${listed}) and the first container none` };
+  }
+  return { port: owner.ports[0]!.containerPort as number };
 }

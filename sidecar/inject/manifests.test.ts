@@ -138,6 +138,27 @@ items:
   assert.equal(list!.items[2].items[0].spec.template.spec.initContainers[0].name, 'meshward');
 });
 
+test('flow collections keep their spacing: only the injection shows in a diff', () => {
+  const padded = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, labels: { app: web } }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - { name: app, image: "example.com/web:1", ports: [ { containerPort: 8080 } ] }
+`;
+  const out = run(padded).output;
+  assert.match(out, /^metadata: \{ name: web, labels: \{ app: web \} \}$/m);
+  assert.match(out, /^ {2}selector: \{ matchLabels: \{ app: web \} \}$/m);
+  assert.doesNotMatch(out, /\{[a-z]/, 'no tight flow collection written');
+  const tight = run(padded.replace(/\{ /g, '{').replace(/ \}/g, '}').replace(/\[ /g, '[').replace(/ \]/g, ']')).output;
+  assert.match(tight, /^metadata: \{name: web, labels: \{app: web\}\}$/m);
+  assert.doesNotMatch(tight, /\{ [a-z]/, 'no padded flow collection written');
+});
+
 test('container mode: Deployments get a regular container, Jobs and CronJobs are skipped', () => {
   const result = run(workloads, injectionOptionsSchema.parse({ sidecarMode: 'container' }));
   assert.equal(result.injected.length, 3);

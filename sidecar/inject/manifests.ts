@@ -102,11 +102,22 @@ export function injectManifests(text: string, source: string, options: Injection
       return;
     }
     if (i > 0) doc.directives.docStart = true;
-    output += doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+    output += doc.toString({ lineWidth: 0, flowCollectionPadding: flowPadding(text.slice(start, end)) });
     // Text after the document's own nodes, before the next "---" (e.g. a "..." marker).
     const tail = text.slice(doc.range[2], end);
     if (/^\s*\.\.\.\s*$/.test(tail)) output += '...\n';
   });
   if (docs.length === 0) output = text;
   return { ok: true, output, injected, skipped };
+}
+
+/**
+ * Whether a document writes its flow collections padded (`{ a: b }`) or tight (`{a: b}`),
+ * by majority; a document without any gets the padded form (Kubernetes' docs write it so).
+ * Rewritten documents keep their author's style, so GitOps diffs show only the injection.
+ */
+function flowPadding(text: string): boolean {
+  const padded = text.match(/[[{] +[^\s\]}]/g)?.length ?? 0;
+  const tight = text.match(/[[{][^\s\]}]/g)?.length ?? 0;
+  return padded >= tight;
 }

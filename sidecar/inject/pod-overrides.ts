@@ -70,8 +70,15 @@ export interface PodFacts {
   readonly labels: Readonly<Record<string, string>>;
   /** containerPort → container name, over the pod's own containers (not meshward's). */
   readonly containerPorts: ReadonlyMap<number, string>;
-  /** The first port of the first container: the app port when no annotation names one. */
-  readonly firstContainerPort: number | undefined;
+  /** The app port when no annotation names one (inject-pod.ts `guessAppPort`). */
+  readonly appPort: AppPortGuess;
+}
+
+/** A port read off the containers' declarations, or why none could be chosen. */
+export interface AppPortGuess {
+  readonly port: number | undefined;
+  /** Set when the declarations do not say which port is the app's. */
+  readonly ambiguous?: string;
 }
 
 export type SettingsResult = { ok: true; settings: PodSettings } | { ok: false; problems: string[] };
@@ -101,11 +108,15 @@ export function resolvePodSettings(pod: PodFacts, options: InjectionOptions): Se
     return Number(v);
   };
   const ports = {
-    app: portOf(OVERRIDE_ANNOTATIONS.appPort, pod.firstContainerPort ?? options.ports.app),
+    app: portOf(OVERRIDE_ANNOTATIONS.appPort, pod.appPort.port ?? options.ports.app),
     inbound: portOf(OVERRIDE_ANNOTATIONS.inboundPort, options.ports.inbound),
     admin: portOf(OVERRIDE_ANNOTATIONS.adminPort, options.ports.admin),
     outbound: portOf(OVERRIDE_ANNOTATIONS.outboundPort, options.ports.outbound),
   };
+
+  if (a[OVERRIDE_ANNOTATIONS.appPort] === undefined && pod.appPort.ambiguous !== undefined) {
+    problems.push(`cannot tell the app's port: ${pod.appPort.ambiguous}; set annotation ${OVERRIDE_ANNOTATIONS.appPort}`);
+  }
 
   const choice = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
     const v = a[name];

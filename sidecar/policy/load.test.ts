@@ -92,6 +92,13 @@ test('unknown key, bad method pattern and bad principal: file:line:col: /path: m
   ]);
 });
 
+test('a tab-indented line: every problem names a real path, never "[object Object]"', () => {
+  const dir = folder({ 'p.yaml': HEAD('p') + '\t- methods: ["a.S/*"]\n' });
+  const problems = problemsOf(loadPolicySources([dir]));
+  assert.ok(problems.some((p) => p.includes(':6:1: /: invalid YAML: Tabs are not allowed as indentation')), problems.join('\n'));
+  for (const p of problems) assert.doesNotMatch(p, /object Object/, p);
+});
+
 test('more pattern and value problems each name their path', () => {
   const text =
     HEAD('p') +

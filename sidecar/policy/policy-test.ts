@@ -61,11 +61,13 @@ export type PolicyTestCase = PolicyTestDocument['cases'][number];
 
 export interface CaseResult {
   readonly file: string;
+  /** `file:line:col` of the case in its test file. */
+  readonly where: string;
   readonly name: string;
   readonly pass: boolean;
   readonly decision: Decision;
-  /** Why it failed ("expected deny, got allow ..."), with explain's one-line summary. */
-  readonly detail: string | undefined;
+  /** A failed case: what it expected and got (`describeDecision`), and explain's one-line summary. */
+  readonly failure: { readonly expected: string; readonly got: string; readonly why: string } | undefined;
 }
 
 /** The outcome of one test file: problems (invalid file or policies) or case results. */
@@ -101,7 +103,7 @@ function runPolicyTestDocument(doc: ParsedDocument<PolicyTestDocument>): { probl
   const loaded = loadPolicySources(paths, doc.value.providers === undefined ? {} : { providers: doc.value.providers });
   if (!loaded.ok) return { problems: [`${doc.locate(['policies'])}: the policies do not load:`, ...loaded.problems.map((p) => `  ${p}`)], cases: [] };
   const snapshot = compilePolicies(loaded);
-  const cases = doc.value.cases.map((c): CaseResult => {
+  const cases = doc.value.cases.map((c, i): CaseResult => {
     const facts: CallFacts = {
       method: c.call.method,
       principal: c.call.principal,
@@ -116,26 +118,32 @@ function runPolicyTestDocument(doc: ParsedDocument<PolicyTestDocument>): { probl
             },
     };
     const decision = snapshot.decide(facts);
-    const mismatch = mismatchOf(c, decision);
+    const expected = mismatchOf(c, decision);
     return {
       file: doc.file,
+      where: doc.locate(['cases', i]),
       name: c.name,
-      pass: mismatch === undefined,
+      pass: expected === undefined,
       decision,
-      detail: mismatch === undefined ? undefined : `${mismatch}; ${snapshot.explain(facts).summary}`,
+      failure: expected === undefined ? undefined : { expected, got: describeDecision(decision), why: snapshot.explain(facts).summary },
     };
   });
   return { problems: [], cases };
 }
 
+/** What a case expected, written as `describeDecision` writes a decision; undefined when the decision matches. */
 function mismatchOf(c: PolicyTestCase, d: Decision): string | undefined {
-  const wrong: string[] = [];
-  if (c.expect !== d.decision) wrong.push(`decision ${c.expect}`);
-  if (c.code !== undefined && c.code !== d.code) wrong.push(`code ${c.code}`);
-  if (c.reason !== undefined && c.reason !== d.reason) wrong.push(`reason ${c.reason}`);
-  if (c.rule !== undefined && c.rule !== d.rule) wrong.push(`rule ${c.rule}`);
-  if (wrong.length === 0) return undefined;
-  return `expected ${wrong.join(', ')}; got ${describeDecision(d)}`;
+  const matches =
+    c.expect === d.decision &&
+    (c.code === undefined || c.code === d.code) &&
+    (c.reason === undefined || c.reason === d.reason) &&
+    (c.rule === undefined || c.rule === d.rule);
+  if (matches) return undefined;
+  const parts: string[] = [c.expect];
+  if (c.code !== undefined) parts.push(c.code);
+  if (c.reason !== undefined) parts.push(c.reason);
+  if (c.rule !== undefined) parts.push(`(rule ${c.rule})`);
+  return parts.join(' ');
 }
 
 /** `deny PERMISSION_DENIED no_allow_match (rule orders:grpc[0])` */

@@ -62,8 +62,12 @@ export function rateLimitRejection(rule: RateLimitRule): Rejection {
 }
 
 /** A concurrency refusal; the caller is told to retry after about one queue timeout (or 1 s). */
-export function concurrencyRejection(rule: ConcurrencyRule, why: 'queue_full' | 'queue_timeout', queueTimeoutMs: number | undefined): Rejection {
-  const limit = `${rule.max} in flight, ${rule.queue} queued`;
+export function concurrencyRejection(rule: ConcurrencyRule, why: 'queue_full' | 'queue_timeout', queueTimeoutMs: number | undefined, workers = 1): Rejection {
+  // With workers, each process enforces its share (limiter-registry.ts): say what was enforced.
+  const limit =
+    workers > 1
+      ? `${Math.ceil(rule.max / workers)} in flight, ${Math.ceil(rule.queue / workers)} queued in this worker (${rule.max} and ${rule.queue} split over ${workers} workers)`
+      : `${rule.max} in flight, ${rule.queue} queued`;
   const timeout = queueTimeoutMs === undefined ? '' : `, queue timeout ${formatMs(queueTimeoutMs)}`;
   const detail = why === 'queue_full' ? `concurrency limit ${limit}${timeout}: queue full` : `concurrency limit ${limit}${timeout}: no slot within the queue timeout`;
   const reason = why === 'queue_full' ? LimitReason.CONCURRENCY_QUEUE_FULL : LimitReason.CONCURRENCY_QUEUE_TIMEOUT;

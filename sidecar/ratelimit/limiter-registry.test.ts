@@ -16,3 +16,14 @@ test('with 2 workers a concurrency limit is split (rounded up) and a bandwidth r
   assert.deepEqual([w.max, w.queue], [5, 3]);
   assert.equal(whole.bandwidth(bandwidth).limiter.rule.bytesPerSecond, 1_000_000);
 });
+
+test('with workers, a concurrency refusal states the per-worker numbers it enforced (audit detail and QuotaFailure)', async () => {
+  const { concurrencyRejection } = await import('./limit-rejections.js');
+  const rule = { rule: 'c:grpc[0]', mode: 'enforce', max: 5, queue: 3, queueTimeoutMs: 250 } as const;
+  const split = concurrencyRejection(rule, 'queue_full', rule.queueTimeoutMs, 2);
+  assert.equal(split.detail, 'concurrency limit 3 in flight, 2 queued in this worker (5 and 3 split over 2 workers), queue timeout 250ms: queue full');
+  const whole = concurrencyRejection(rule, 'queue_full', rule.queueTimeoutMs);
+  assert.equal(whole.detail, 'concurrency limit 5 in flight, 3 queued, queue timeout 250ms: queue full');
+  const registry = new LimiterRegistry({ store: undefined, workers: 2, maxKeysPerRule: 10, maxRedisKeysPerRule: 10 });
+  assert.equal(registry.workers, 2);
+});

@@ -48,6 +48,11 @@ export class LimiterRegistry {
   readonly #opts: RegistryOptions;
   readonly #now: () => number;
   readonly #workers: number;
+
+  /** Worker processes sharing the sidecar's listeners: concurrency and bandwidth are split by it. */
+  get workers(): number {
+    return this.#workers;
+  }
   readonly #byRule = new WeakMap<object, Entry<unknown>>();
   readonly #byId = new Map<string, Entry<RateLimiter | ConcurrencyLimiter | BandwidthLimiter>>();
 

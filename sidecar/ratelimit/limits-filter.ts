@@ -54,7 +54,10 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
   function refusals(rule: ConcurrencyRule): { full: Rejection; timeout: Rejection } {
     let r = queueRefusals.get(rule);
     if (r === undefined) {
-      r = { full: concurrencyRejection(rule, 'queue_full', rule.queueTimeoutMs), timeout: concurrencyRejection(rule, 'queue_timeout', rule.queueTimeoutMs) };
+      r = {
+        full: concurrencyRejection(rule, 'queue_full', rule.queueTimeoutMs, registry.workers),
+        timeout: concurrencyRejection(rule, 'queue_timeout', rule.queueTimeoutMs, registry.workers),
+      };
       queueRefusals.set(rule, r);
     }
     return r;

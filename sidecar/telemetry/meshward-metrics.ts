@@ -73,7 +73,7 @@ export class MeshwardMetrics {
   /** The Prometheus text exposition (format 0.0.4). */
   async render(): Promise<string> {
     let out = this.renderOwn();
-    out += await this.#process.metrics();
+    out += withoutGaugesNamedTotal(await this.#process.metrics());
     return out;
   }
 
@@ -89,6 +89,24 @@ export class MeshwardMetrics {
     for (const c of this.#collectors) out += c();
     return out;
   }
+}
+
+/**
+ * prom-client's defaults include gauges named like counters (`nodejs_active_handles_total`
+ * and friends: each the sum of a labelled gauge it also exports), which `promtool check
+ * metrics` rejects. Such families are left out of the exposition.
+ */
+export function withoutGaugesNamedTotal(text: string): string {
+  const drop = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+_total) gauge$/gm)) drop.add(m[1]!);
+  if (drop.size === 0) return text;
+  return text
+    .split('\n')
+    .filter((line) => {
+      const name = line.startsWith('# ') ? line.split(' ', 3)[2] : line.split(/[{ ]/, 1)[0];
+      return name === undefined || !drop.has(name);
+    })
+    .join('\n');
 }
 
 /**

@@ -3,12 +3,10 @@
 // (loaded only then: the SDK and its exporters are ~33 MB of RSS), and the call observers the
 // pipeline runs (spans first, so the audit log sees trace ids).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JwtResultListener } from '../authn/jwt-authn-filter.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { log } from '../core/log.js';
+import { packageInfo } from '../core/package-info.js';
 import type { CallObserver } from '../core/observer.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { AuditLog } from './audit-log.js';
@@ -54,7 +52,7 @@ export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps)
   if (settings.enabled) {
     const [setup, observer] = await Promise.all([import('./tracing-setup.js'), import('./trace-observer.js')]);
     traceObserver = observer.traceObserver;
-    tracing = setup.startTracing(settings, packageVersion());
+    tracing = setup.startTracing(settings, packageInfo().version);
     const queue = tracing.queue;
     metrics.addCollector(() => {
       const s = queue.stats;
@@ -108,26 +106,8 @@ export async function startTelemetry(config: SidecarConfig, deps: TelemetryDeps)
   };
 }
 
-/** meshward's version for `service.version`: the nearest package.json named "meshward". */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-        if (pkg.name === 'meshward' && typeof pkg.version === 'string') return pkg.version;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
-}
-
 /** The tracing settings after the environment, for GET /config (no headers: they may hold secrets). */
-export function effectiveTracing(s: TracingSettings): Record<string, unknown> {
+export function effectiveTracing(s: TracingSettings): Record<string, unknown> & { enabled: boolean } {
   return {
     enabled: s.enabled,
     why: s.why,

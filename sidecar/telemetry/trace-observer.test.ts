@@ -244,3 +244,65 @@ describe('propagation modes and the audit log', () => {
     assert.equal(records[1]?.span_id, null);
   });
 });
+
+describe('GraphQL calls are HTTP server spans', () => {
+  function graphqlCall(httpMethod: string, status: number | undefined, rejection?: { code: 'NOT_FOUND' | 'GRAPHQL_LIMIT'; reason: string }): void {
+    const ctx = { ...fakeCall('/graphql'), protocol: 'graphql' as const, httpMethod };
+    obs.started!(ctx);
+    ctx.graphql = { operationType: 'query', operationName: 'Me', cost: 3, operations: 1 };
+    obs.decided!(ctx, rejection);
+    obs.ended!(ctx, { grpcStatus: undefined, httpStatus: status, rstCode: status === undefined ? 8 : undefined, durationMs: 1 });
+  }
+
+  test('HTTP semantic conventions and the GraphQL ones; no rpc.* attribute', () => {
+    graphqlCall('POST', 200);
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(span?.name, 'query Me');
+    assert.equal(span?.kind, SpanKind.SERVER);
+    const a = span!.attributes;
+    assert.equal(a['http.request.method'], 'POST');
+    assert.equal(a['url.path'], '/graphql');
+    assert.equal(a['http.route'], '/graphql');
+    assert.equal(a['http.response.status_code'], 200);
+    assert.equal(a['graphql.operation.type'], 'query');
+    assert.equal(a['graphql.operation.name'], 'Me');
+    assert.deepEqual(Object.keys(a).filter((k) => k.startsWith('rpc.')), []);
+    assert.equal(span?.status.code, SpanStatusCode.UNSET);
+  });
+
+  test('4xx is the caller\'s error (UNSET), 5xx and a reset are ERROR; unknown methods are _OTHER; no route for a 404', () => {
+    graphqlCall('GET', 400, { code: 'GRAPHQL_LIMIT', reason: 'graphql_depth_limit' });
+    graphqlCall('POST', 503);
+    graphqlCall('POST', undefined);
+    graphqlCall('BREW', 404, { code: 'NOT_FOUND', reason: 'not_found' });
+    const [limit, unavailable, reset, notFound] = exporter.getFinishedSpans();
+    assert.equal(limit?.status.code, SpanStatusCode.UNSET);
+    assert.equal(limit?.attributes['http.request.method'], 'GET');
+    assert.equal(unavailable?.status.code, SpanStatusCode.ERROR);
+    assert.equal(reset?.status.code, SpanStatusCode.ERROR);
+    assert.equal(reset?.attributes['rpc.grpc.status_code'], undefined);
+    assert.equal(notFound?.attributes['http.request.method'], '_OTHER');
+    assert.equal(notFound?.attributes['http.route'], undefined);
+  });
+});
+
+describe('CLIENT span names are bounded', () => {
+  test('the first 1000 distinct outbound methods keep their names; later ones are _OTHER (rpc.method still set)', () => {
+    exporter = new InMemorySpanExporter();
+    const ids = new PresetIdGenerator();
+    const provider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), idGenerator: ids, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const client = traceObserver({ tracer: provider.getTracer('m'), sampler: createSampler(parentBasedRatio(1)), ids, propagation: 'w3c', labels: new MethodLabels({ current: snapshot }), kind: 'client' });
+    const send = (path: string) => {
+      const ctx = fakeCall(path);
+      runCall([client], ctx, snapshot, () => outcome(0));
+    };
+    for (let i = 0; i < 1001; i++) send(`/scan.Svc${i}/M`);
+    send('/scan.Svc0/M');
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans[0]?.name, 'scan.Svc0/M');
+    assert.equal(spans[999]?.name, 'scan.Svc999/M');
+    assert.equal(spans[1000]?.name, '_OTHER');
+    assert.equal(spans[1000]?.attributes['rpc.service'], 'scan.Svc1000');
+    assert.equal(spans[1001]?.name, 'scan.Svc0/M', 'a kept name stays');
+  });
+});

@@ -19,7 +19,7 @@ import {
 } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { CallInfo, CallTrace } from '../core/filter.js';
-import type { CallObserver } from '../core/observer.js';
+import type { CallObserver, CallOutcome } from '../core/observer.js';
 import { verdictOf } from './call-verdict.js';
 import { OTHER_METHOD, type MethodLabels } from './method-label.js';
 import type { Sampler } from './sampling.js';
@@ -48,6 +48,17 @@ const NGHTTP2_CANCEL = 8;
 const GRPC_CANCELLED = 1;
 const MAX_PATH_ATTRIBUTE = 256;
 const START_ATTRIBUTES: Attributes = Object.freeze({ 'rpc.system': 'grpc' });
+/** HTTP semantic conventions: known methods as sent, any other as _OTHER (bounded). */
+const HTTP_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+/** Distinct outbound (CLIENT) span names kept before the rest are named _OTHER. */
+const MAX_CLIENT_SPAN_NAMES = 1000;
+
+/** GraphQL calls are HTTP requests: HTTP server conventions, no rpc.* attributes. */
+function startAttributes(ctx: CallInfo): Attributes {
+  if (ctx.protocol !== 'graphql') return START_ATTRIBUTES;
+  const method = ctx.httpMethod ?? 'POST';
+  return { 'http.request.method': HTTP_METHODS.has(method) ? method : '_OTHER', 'url.path': ctx.path.slice(0, MAX_PATH_ATTRIBUTE) };
+}
 const NO_HEADERS: Readonly<Record<string, string | undefined>> = Object.freeze({});
 
 /** ctx.trace as this observer makes it: the CallTrace plus the span when recording. */
@@ -77,10 +88,21 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
   const client = opts.kind === 'client';
   const spanKind = client ? SpanKind.CLIENT : SpanKind.SERVER;
   const errorCodes = client ? CLIENT_ERROR_CODES : SERVER_ERROR_CODES;
-  // Outbound calls come from our own app, whose methods are as many as its code names:
-  // the real name is bounded; inbound names go through the policy-bounded labels.
+  // Outbound calls come from our own app, whose methods are as many as its code names: the
+  // first MAX_CLIENT_SPAN_NAMES distinct names are kept, later ones are _OTHER (span names
+  // are grouped on by backends; rpc.service / rpc.method still carry the real name).
+  // Inbound names go through the policy-bounded labels.
+  const clientNames = new Set<string>();
+  const clientSpanName = (ctx: CallInfo): string => {
+    const name = ctx.method?.fullName;
+    if (name === undefined) return OTHER_METHOD;
+    if (clientNames.has(name)) return name;
+    if (clientNames.size >= MAX_CLIENT_SPAN_NAMES) return OTHER_METHOD;
+    clientNames.add(name);
+    return name;
+  };
   const spanName = (ctx: CallInfo, status: number | undefined): string =>
-    ctx.protocol === 'graphql' ? graphqlSpanName(ctx) : client ? (ctx.method?.fullName ?? OTHER_METHOD) : labels.label(ctx, status);
+    ctx.protocol === 'graphql' ? graphqlSpanName(ctx) : client ? clientSpanName(ctx) : labels.label(ctx, status);
 
   /** The trace headers for the app (W3C fast path, or the configured SDK propagators). */
   function appHeaders(h: IncomingHttpHeaders, parentValid: boolean, traceId: string, spanId: string, sampled: boolean): Readonly<Record<string, string | undefined>> {
@@ -124,7 +146,7 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
         parentContext = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: parent.spanId, traceFlags: parent.sampled ? 1 : 0, isRemote: true, traceState: state });
       }
       if (parent === undefined) ids.preset(traceId);
-      const span = tracer.startSpan(OTHER_METHOD, { kind: spanKind, startTime: ctx.startedAt, attributes: START_ATTRIBUTES }, parentContext);
+      const span = tracer.startSpan(OTHER_METHOD, { kind: spanKind, startTime: ctx.startedAt, attributes: startAttributes(ctx) }, parentContext);
       ids.preset(undefined);
       const sc = span.spanContext();
       const recording = span.isRecording();
@@ -141,7 +163,8 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
         attrs['rpc.service'] = m.service;
         attrs['rpc.method'] = m.method;
       } else if (ctx.protocol === 'graphql') {
-        attrs['url.path'] = ctx.path.slice(0, MAX_PATH_ATTRIBUTE);
+        // The endpoint's path is the route (NOT_FOUND: the path served no endpoint).
+        if (rejection?.code !== 'NOT_FOUND') attrs['http.route'] = ctx.path.slice(0, MAX_PATH_ATTRIBUTE);
         const g = ctx.graphql;
         if (g?.operationType !== undefined) attrs['graphql.operation.type'] = g.operationType;
         if (g?.operationName !== undefined) attrs['graphql.operation.name'] = g.operationName.slice(0, MAX_OPERATION_NAME);
@@ -170,6 +193,7 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       if (span === undefined) return;
       const name = spanName(ctx, outcome.grpcStatus);
       if (name !== OTHER_METHOD) span.updateName(name);
+      if (ctx.protocol === 'graphql') return endHttpSpan(span, ctx, outcome);
       const status = outcome.grpcStatus;
       if (status !== undefined) {
         span.setAttribute('rpc.grpc.status_code', status);
@@ -188,6 +212,18 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
 }
 
 const MAX_OPERATION_NAME = 64;
+
+/** HTTP server span end: the response status; ERROR for 5xx only (client errors are the caller's), or a reset. */
+function endHttpSpan(span: Span, ctx: CallInfo, outcome: CallOutcome): void {
+  const status = outcome.httpStatus;
+  if (status !== undefined) {
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
+  } else {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'no response (the request was reset)' });
+  }
+  span.end(Math.min(ctx.startedAt + outcome.durationMs, performance.now()));
+}
 
 /** OpenTelemetry GraphQL semantic conventions: "{operation type} {operation name}", or "GraphQL Operation" before analysis. */
 function graphqlSpanName(ctx: CallInfo): string {

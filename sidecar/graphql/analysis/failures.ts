@@ -5,7 +5,7 @@
 /**
  * GRAPHQL_PARSE_FAILED 400 · the document does not parse (spec: document parsing failure).
  * MAX_TOKENS_LIMIT 400 · more lexical tokens than allowed; parsing stopped there.
- * GRAPHQL_VALIDATION_FAILED 422 · parsed, but fails validation (against the schema if any).
+ * GRAPHQL_VALIDATION_FAILED 400 · parsed, but fails validation (against the schema if any).
  * OPERATION_NAME_REQUIRED 400 · several operations and no operationName.
  * OPERATION_NOT_FOUND 400 · operationName names no operation of the document.
  * (Subscriptions are analyzed like the others, with type 'subscription': the guard decides.)
@@ -20,7 +20,7 @@ export type AnalysisFailureCode =
 export interface AnalysisFailure {
   readonly code: AnalysisFailureCode;
   readonly message: string;
-  readonly status: 400 | 422;
+  readonly status: 400;
   readonly limit?: number;
   readonly actual?: number;
 }
@@ -35,7 +35,7 @@ export function tokensFailure(limit: number, actual: number | undefined): Analys
 }
 
 export function validationFailure(message: string): AnalysisFailure {
-  return Object.freeze({ code: 'GRAPHQL_VALIDATION_FAILED', message, status: 422 });
+  return Object.freeze({ code: 'GRAPHQL_VALIDATION_FAILED', message, status: 400 });
 }
 
 export const OPERATION_NAME_REQUIRED: AnalysisFailure = Object.freeze({

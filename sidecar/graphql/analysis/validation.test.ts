@@ -7,7 +7,7 @@ import { analysis, failure, schemaless } from './shop-harness.test.js';
 const invalid = (query: string, pattern: RegExp, operationName?: string) => {
   const f = failure(query, operationName);
   assert.equal(f.code, 'GRAPHQL_VALIDATION_FAILED', f.message);
-  assert.equal(f.status, 422);
+  assert.equal(f.status, 400);
   assert.match(f.message, pattern);
   return f;
 };
