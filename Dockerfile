@@ -19,6 +19,9 @@ COPY tsconfig.json ./
 # Only the sidecar: tsconfig.json's other roots (demo/, integration/support/) are not in the image.
 COPY sidecar ./sidecar
 RUN npx tsc -p tsconfig.json
+# The SBOM (CycloneDX, production dependencies) that `meshward report` lists: dist/sbom.cdx.json.
+COPY scripts/write-sbom.mjs ./scripts/
+RUN node scripts/write-sbom.mjs
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps
@@ -32,6 +35,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/sidecar ./dist/sidecar
+COPY --from=build /src/dist/sbom.cdx.json ./dist/sbom.cdx.json
 # package.json: "type": "module" for dist/*.js, and the version reported as service.version.
 COPY package.json ./
 # 65532: the uid the injected sidecar and the chart run as (runAsUser); no shell login, no home writes.

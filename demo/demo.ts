@@ -3,7 +3,8 @@
 // app and a JWKS server (the end users' identity provider), runs the built sidecar with the
 // example policies in policies/, makes calls of every RPC kind and GraphQL queries (to a
 // graphql-js app) through mTLS, shows what meshward refuses and why, prints the audit log
-// and the API catalog (declared vs called). Exit 0 when all is as expected.
+// (hash-chained, verified) and the API catalog (declared vs called), and writes the
+// compliance report (.demo/report.html). Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,11 +148,21 @@ audit:
   const catalog = (await (await fetch(`http://${sidecar.admin}/catalog`)).json()) as { shadow: Array<{ name: string }>; observed: Array<{ name: string }> };
   check('catalog: shadow API (called, not declared)', 'meshward.demo.v1.Echo/Debug', catalog.shadow.map((e) => e.name).join(','));
   check('catalog: GraphQL fields observed', 'Query.me,User.name', catalog.observed.map((e) => e.name).filter((n) => n === 'Query.me' || n === 'User.name').join(','));
-  const report = await runMeshward(['catalog', '--admin', `http://${sidecar.admin}`]);
+  const catalogReport = await runMeshward(['catalog', '--admin', `http://${sidecar.admin}`]);
 
   closeAllClients();
+  // The compliance report of this sidecar (DESIGN §11), with an SBOM of meshward's dependencies.
+  const auditLog = join(dir, 'audit.log');
+  const reportFile = join(dir, 'report.html');
+  const sbomFile = join(dir, 'sbom.cdx.json');
+  const sbom = await runMeshward([sbomFile], { cli: join(repoRoot, 'scripts', 'write-sbom.mjs'), timeoutMs: 60_000 });
+  if (sbom.code !== 0) console.error(`   (no SBOM: ${sbom.stderr.trim()})`);
+  const report = await runMeshward(['report', '--admin', `http://${sidecar.admin}`, '--audit', auditLog, '--out', reportFile, '--sbom', sbomFile], { timeoutMs: 30_000 });
+  check('compliance report (meshward report)', 'exit 0', `exit ${report.code}`);
   const exit = await sidecar.stop('SIGTERM');
   check('SIGTERM: drain and exit', 'exit 0', `exit ${exit}`);
+  const verify = await runMeshward(['audit', 'verify', auditLog]);
+  check('audit log hash chain (meshward audit verify)', 'exit 0', `exit ${verify.code}`);
   await app.close();
   await shop.close();
   await idp.close();
@@ -159,11 +170,16 @@ audit:
   console.log('audit log (.demo/audit.log: every decision that was not a plain allow):');
   for (const line of readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)) {
     const r = JSON.parse(line) as Record<string, unknown>;
-    console.log(`  ${r.decision} ${r.status} ${r.method} ${r.reason} rule=${r.rule ?? '-'} principal=${r.principal ?? '-'} sub=${r.subject ?? '-'}`);
+    console.log(`  #${r.seq} ${r.decision} ${r.status} ${r.method} ${r.reason} rule=${r.rule ?? '-'} principal=${r.principal ?? '-'} sub=${r.subject ?? '-'}`);
   }
+  console.log(`  ${verify.stdout.trim().split('\n').at(-2) ?? ''} (meshward audit verify ${auditLog})`);
+  console.log();
+  console.log(`compliance report: ${reportFile} (open it in a browser; print it to PDF)`);
+  console.log(`  meshward report --admin http://${sidecar.admin} --audit ${auditLog} --out ${reportFile}`);
+  console.log(`  ${report.stderr.trim()}`);
   console.log();
   console.log(`API catalog (meshward catalog --admin http://${sidecar.admin}):`);
-  for (const line of report.stdout.trimEnd().split('\n')) console.log(`  ${line}`);
+  for (const line of catalogReport.stdout.trimEnd().split('\n')) console.log(`  ${line}`);
   console.log();
   console.log('sidecar log (stderr, JSON lines):');
   for (const line of sidecar.stderrLines) console.log(`  ${line}`);

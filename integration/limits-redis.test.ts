@@ -26,6 +26,8 @@ const STORE_TIMEOUT_MS = 100;
 /** What a call may take on top of the store timeout here (mTLS, two processes, a busy machine). */
 const SLACK_MS = 400;
 
+// 5 per hour, not per minute: a run slowed by a loaded machine must not see a refill (one
+// token per 12 s at 5/min) where the tests count a spent budget.
 const POLICY = `apiVersion: meshward.dev/v1alpha1
 kind: Policy
 metadata: { name: shared }
@@ -33,7 +35,7 @@ spec:
   grpc:
     - methods: ["meshward.demo.v1.Echo/Unary"]
       allow: [ { principals: ["*"] } ]
-      rateLimit: { requests: 5, per: 1m, by: principal }
+      rateLimit: { requests: 5, per: 1h, by: principal }
     - methods: ["meshward.demo.v1.Admin/Ping"]
       allow: [ { principals: ["*"] } ]
       rateLimit: { requests: 100000, per: 1s, by: global }
@@ -106,7 +108,7 @@ after(async () => {
 });
 
 describe('one limit across replicas', () => {
-  test('two sidecars sharing one Redis enforce one combined limit (5 per minute)', async () => {
+  test('two sidecars sharing one Redis enforce one combined limit (5 per hour)', async () => {
     const before = appCalls(methodPaths.unary);
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await unary(echo(i % 2 === 0 ? closed : open, 'alice'), { message: `a${i}` })).status);
@@ -118,8 +120,8 @@ describe('one limit across replicas', () => {
     const r = await unary(echo(open, 'alice'), { message: 'x' });
     assert.equal(r.status, RESOURCE_EXHAUSTED);
     const s = decodeStatusDetails(r.metadata['grpc-status-details-bin']);
-    assert.equal(s.retryDelayMs, 12_000);
-    assert.deepEqual(s.violations, [{ subject: 'principal', description: 'rate limit: 5 requests per 1m' }]);
+    assert.equal(s.retryDelayMs, 720_000); // one token per 3600 s / 5
+    assert.deepEqual(s.violations, [{ subject: 'principal', description: 'rate limit: 5 requests per 1h' }]);
     assert.equal((await unary(echo(closed, 'bob'), { message: 'b' })).status, OK);
   });
 });

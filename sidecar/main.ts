@@ -20,7 +20,7 @@ import { createOutboundPipeline } from './proxy/outbound-pipeline.js';
 import { OutboundRoutes } from './proxy/outbound-routes.js';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import { createLimits, type WorkerShare } from './ratelimit/limits.js';
-import { AuditLog } from './telemetry/audit-log.js';
+import { openAuditLog, type AuditSink } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
@@ -54,7 +54,10 @@ export interface SidecarOptions {
   readonly workers?: WorkerShare;
   /** This worker's number (1..N) when `workers` > 1: its catalog state file is `<stateFile>.<n>`. */
   readonly worker?: number;
+  /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
+  readonly audit?: AuditSink & { close?(): Promise<void> };
 }
+
 
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
@@ -72,8 +75,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
       ? await (await import('./catalog/declarations.js')).openDeclarations(catalogSources)
       : undefined;
-  const audit = new AuditLog(config.audit.file);
-  const telemetry = await startTelemetry(config, { policies, audit, certificateNotAfter: () => identities.current.notAfter });
+  const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? localAudit!;
+  const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
   const catalog = createCatalog({
     declarations: declarations ?? { current: EMPTY_DECLARATIONS },
     undeclared: config.catalog.undeclared,
@@ -194,7 +198,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     inbound: inbound.address,
     admin: admin.address,
     outbound: outbound?.address,
-    reopenLogs: () => audit.reopen(),
+    reopenLogs: () => localAudit?.reopen(),
     stop() {
       stopping ??= (async () => {
         draining = true;
@@ -215,7 +219,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         await limits.close();
         await telemetry.shutdown(); // spans of the drained calls, bounded
         await catalog.close();
-        await audit.close();
+        await audit.close?.();
         await admin.close();
       })();
       return stopping;

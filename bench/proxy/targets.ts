@@ -10,6 +10,7 @@ import type { Pki, Svid } from '../../integration/support/tls-fixtures.js';
 import type { LoadTarget } from './load-protocol.js';
 import { startMeshward } from './meshward.js';
 import { MESHWARD_VARIANTS, sidecarExtraYaml, type MeshwardVariant } from './meshward-variants.js';
+import { startHaproxy } from './haproxy.js';
 import { startNginx } from './nginx.js';
 import { fork } from 'node:child_process';
 import { writeBenchPolicies } from './policies.js';
@@ -111,7 +112,45 @@ function nginxInboundValues(env: BenchEnv): Record<string, string> {
   return { APP: `127.0.0.1:${env.appPort}`, CERT: env.serverSvid.certFile, KEY: env.serverSvid.keyFile, CA: env.pki.ca.certFile };
 }
 
+export const haproxyInbound: TargetSpec = {
+  name: 'haproxy',
+  label: 'HAProxy 2.6 (h2, mTLS)',
+  async start(env) {
+    const port = await freePort();
+    const h = await startHaproxy(env.processes, {
+      name: 'haproxy-inbound',
+      template: 'inbound.cfg',
+      dir: env.dir,
+      port,
+      certPem: env.serverSvid.certPem,
+      keyPem: env.serverSvid.keyPem,
+      values: { APP: `127.0.0.1:${env.appPort}`, CA: env.pki.ca.certFile },
+    });
+    return { proxyPids: h.pids, load: { authority: `127.0.0.1:${port}`, tls: tlsClient(env) }, stop: h.stop };
+  },
+};
+
 const PASSTHROUGH = new URL('./passthrough-proxy.ts', import.meta.url).pathname;
+const H2_RELAY = new URL('./h2-relay-proxy.ts', import.meta.url).pathname;
+
+/** Forks a benchmark proxy script (run with tsx) and waits for its {port} message. */
+async function forkProxy(env: BenchEnv, name: string, script: string, args: string[], build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const child = fork(script, args, {
+    execArgv: ['--import', 'tsx'],
+    ...(build.node === undefined ? {} : { execPath: build.node }),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  env.processes.track(name, child);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready within 15 s`)), 15_000);
+    child.once('message', (m: { port: number }) => {
+      clearTimeout(timer);
+      resolve(m.port);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
+  });
+  return { pid: child.pid!, port, stop: () => env.processes.stop(child) };
+}
 
 /** A naive Node pass-through (passthrough-proxy.ts): the floor for a Node proxy. */
 export function nodePassthrough(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
@@ -119,21 +158,44 @@ export function nodePassthrough(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
     name: `node-passthrough${build.suffix}`,
     label: `naive node:http2 pass-through${build.label}`,
     async start(env) {
-      const child = fork(PASSTHROUGH, ['--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile], {
-        execArgv: ['--import', 'tsx'],
-        ...(build.node === undefined ? {} : { execPath: build.node }),
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      const args = ['--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile];
+      const p = await forkProxy(env, `node-passthrough${build.suffix}`, PASSTHROUGH, args, build);
+      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop };
+    },
+  };
+}
+
+/** The own codec as a bare relay (h2-relay-proxy.ts): the floor of meshward's data plane. */
+export function h2Relay(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
+  return {
+    name: `h2-relay${build.suffix}`,
+    label: `own-codec relay, no features (tsx)${build.label}`,
+    async start(env) {
+      const args = ['--mode', 'inbound', '--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile];
+      const p = await forkProxy(env, `h2-relay${build.suffix}`, H2_RELAY, args, build);
+      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop };
+    },
+  };
+}
+
+/** A pair of own-codec relays: h2c in → mTLS → the inbound relay → the app. */
+export function h2RelayPair(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
+  return {
+    name: `h2-relay-pair${build.suffix}`,
+    label: `own-codec relay pair, no features (tsx)${build.label}`,
+    async start(env) {
+      const inArgs = ['--mode', 'inbound', '--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile];
+      const inbound = await forkProxy(env, `h2-relay-pair-inbound${build.suffix}`, H2_RELAY, inArgs, build);
+      const outArgs = ['--mode', 'outbound', '--upstream', String(inbound.port), '--cert', env.pki.client.certFile, '--key', env.pki.client.keyFile, '--ca', env.pki.ca.certFile, '--servername', env.serverName];
+      const outbound = await forkProxy(env, `h2-relay-pair-outbound${build.suffix}`, H2_RELAY, outArgs, build).catch(async (err: unknown) => {
+        await inbound.stop();
+        throw err;
       });
-      env.processes.track(`node-passthrough${build.suffix}`, child);
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('node-passthrough: not ready within 15 s')), 15_000);
-        child.once('message', (m: { port: number }) => {
-          clearTimeout(timer);
-          resolve(m.port);
-        });
-        child.once('exit', (code) => reject(new Error(`node-passthrough exited (${code})`)));
-      });
-      return { proxyPids: [child.pid!], load: { authority: `127.0.0.1:${port}`, tls: tlsClient(env) }, stop: () => env.processes.stop(child) };
+      return {
+        proxyPids: [outbound.pid, inbound.pid],
+        load: { authority: `127.0.0.1:${outbound.port}` },
+        stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+      };
     },
   };
 }
@@ -171,6 +233,40 @@ export const nginxPair: TargetSpec = {
         CA: env.pki.ca.certFile,
         SERVER_NAME: env.serverName,
       },
+    }).catch(async (err: unknown) => {
+      await inbound.stop();
+      throw err;
+    });
+    return {
+      proxyPids: [...outbound.pids, ...inbound.pids],
+      load: { authority: `127.0.0.1:${outPort}` },
+      stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+    };
+  },
+};
+
+export const haproxyPair: TargetSpec = {
+  name: 'haproxy-pair',
+  label: 'HAProxy pair (h2, mTLS between)',
+  async start(env) {
+    const [inPort, outPort] = [await freePort(), await freePort()];
+    const inbound = await startHaproxy(env.processes, {
+      name: 'haproxy-pair-inbound',
+      template: 'inbound.cfg',
+      dir: env.dir,
+      port: inPort,
+      certPem: env.serverSvid.certPem,
+      keyPem: env.serverSvid.keyPem,
+      values: { APP: `127.0.0.1:${env.appPort}`, CA: env.pki.ca.certFile },
+    });
+    const outbound = await startHaproxy(env.processes, {
+      name: 'haproxy-pair-outbound',
+      template: 'outbound.cfg',
+      dir: env.dir,
+      port: outPort,
+      certPem: env.pki.client.certPem,
+      keyPem: env.pki.client.keyPem,
+      values: { UPSTREAM: `127.0.0.1:${inPort}`, CA: env.pki.ca.certFile, SERVER_NAME: env.serverName },
     }).catch(async (err: unknown) => {
       await inbound.stop();
       throw err;
@@ -251,8 +347,9 @@ export function scenarios(builds: readonly NodeBuild[] = [DEFAULT_BUILD]): Scena
       targets: [
         direct,
         nginxInbound,
-        // The pass-through has no dist/ build of its own: it runs once per Node binary.
-        ...perBuild((b) => (b.cli === undefined ? [nodePassthrough(b)] : [])),
+        haproxyInbound,
+        // The pass-through and the bare relay have no dist/ build of their own: they run once per Node binary.
+        ...perBuild((b) => (b.cli === undefined ? [nodePassthrough(b), h2Relay(b)] : [])),
         ...perBuild((b) => variantsFor(b).map((v) => meshwardInbound(v, b))),
       ],
     },
@@ -260,7 +357,13 @@ export function scenarios(builds: readonly NodeBuild[] = [DEFAULT_BUILD]): Scena
       name: 'mesh',
       title: 'mesh path: client → outbound proxy (h2c) → inbound proxy (mTLS) → app (h2c); h2load',
       driver: 'h2load',
-      targets: [direct, nginxPair, ...perBuild((b) => variantsFor(b).map((v) => meshwardPair(v, b)))],
+      targets: [
+        direct,
+        nginxPair,
+        haproxyPair,
+        ...perBuild((b) => (b.cli === undefined ? [h2RelayPair(b)] : [])),
+        ...perBuild((b) => variantsFor(b).map((v) => meshwardPair(v, b))),
+      ],
     },
   ];
 }

@@ -31,6 +31,10 @@ test('durations read as written, defaults in units too; identity and certificate
   assert.equal(view.config.catalog.zombieAfter, '30d', 'long durations in days');
   assert.equal(view.config.identity.spiffeId, 'spiffe://cluster.local/ns/shop/sa/orders');
   assert.deepEqual(view.config.identity.certificate, { notAfter: '2026-12-03T01:00:00.000Z', expiresIn: '49h' });
+  const withStart = configView(parseConfig(BASE, '/etc/meshward/sidecar.yaml'), { ...facts, identity: { ...facts.identity, notBefore: NOW - 86_400_000 } }) as any;
+  assert.equal(withStart.config.identity.certificate.notBefore, '2026-11-30T00:00:00.000Z', 'the start of the lifetime, for the report');
+  assert.match(view.version.meshward, /^\d+\.\d+\.\d+/);
+  assert.equal(view.version.node, process.version);
 });
 
 test('memory store: no Redis settings; tracing off: no exporter details', () => {

@@ -1,12 +1,14 @@
 // The effective config as GET /config shows it to people (control path, computed per
 // request): durations written as in the file (`5m`, not 300000), secrets redacted, and only
 // what applies — no Redis URL when the store is memory, no exporter details when tracing is
-// off — plus the workload's own SPIFFE ID and certificate expiry.
+// off — plus the workload's own SPIFFE ID and certificate validity, and the versions running
+// (the compliance report reads both: report/sidecar-facts.ts).
 
 import * as z from 'zod';
 import { isDurationSchema } from '../config/fields.js';
 import { sidecarConfigSchema, type SidecarConfig } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
+import { packageInfo } from '../core/package-info.js';
 
 export interface ConfigViewFacts {
   /** Secure defaults the config relaxes (app assembly logs them at startup too). */
@@ -14,7 +16,7 @@ export interface ConfigViewFacts {
   /** The tracing settings after the OTEL_* environment (telemetry's `effectiveTracing`). */
   readonly tracing: Readonly<Record<string, unknown>> & { readonly enabled: boolean };
   /** This workload's identity as loaded now (it changes on rotation). */
-  readonly identity: { readonly spiffeId: string; readonly notAfter: number | undefined };
+  readonly identity: { readonly spiffeId: string; readonly notBefore?: number | undefined; readonly notAfter: number | undefined };
   /** Now, in ms (tests pass a fixed clock). */
   readonly now?: number;
 }
@@ -42,13 +44,18 @@ export function configView(config: SidecarConfig, facts: ConfigViewFacts): unkno
     certificate:
       notAfter === undefined || !Number.isFinite(notAfter)
         ? undefined
-        : { notAfter: new Date(notAfter).toISOString(), expiresIn: notAfter > now ? formatDuration(Math.floor((notAfter - now) / 1000) * 1000) : 'expired' },
+        : {
+            ...(facts.identity.notBefore === undefined ? {} : { notBefore: new Date(facts.identity.notBefore).toISOString() }),
+            notAfter: new Date(notAfter).toISOString(),
+            expiresIn: notAfter > now ? formatDuration(Math.floor((notAfter - now) / 1000) * 1000) : 'expired',
+          },
   };
   const { tracing } = facts;
   return {
     relaxedDefaults: facts.relaxedDefaults,
     config: view,
     tracing: tracing.enabled ? tracing : { enabled: false, why: tracing['why'] },
+    version: { meshward: packageInfo().version, node: process.version },
   };
 }
 

@@ -1,6 +1,7 @@
 // A worker's side of `workers` > 1 (the primary is cli/workers.ts): what it exchanges with the
 // primary over the cluster IPC channel — its config, its readiness, the admin views the primary
-// serves, and rate-limit token leases (the only data-path message, one per batch of tokens).
+// serves, rate-limit token leases (one per batch of tokens) and audit records (one message per
+// event-loop turn that had any: the primary writes the one hash chain, DESIGN §11).
 
 import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import type { AdminState } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
 import type { SidecarOptions } from '../main.js';
 import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
+import type { AuditRecord, AuditSink } from '../telemetry/audit-log.js';
 
 /** Environment variable naming a worker's place: "slot/count", e.g. "2/4". */
 export const WORKER_ENV = 'MESHWARD_WORKER';
@@ -20,6 +22,8 @@ export type FromWorker =
   | { readonly mw: 'config?'; readonly id: number }
   | { readonly mw: 'ready'; readonly inbound: string; readonly outbound: string | undefined }
   | { readonly mw: 'lease'; readonly id: number; readonly req: LeaseRequest }
+  /** Audit records in the order decided; `dropped`: records this worker dropped before them (queue full). */
+  | { readonly mw: 'audit'; readonly records: readonly AuditRecord[]; readonly dropped: number }
   | { readonly mw: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: string };
 
 /** Primary → worker. */
@@ -121,6 +125,53 @@ export function workerSidecarOptions(count: number, slot: number): SidecarOption
       count,
       ask: (req) => request((id) => ({ mw: 'lease', id, req }), LEASE_TIMEOUT_MS) as Promise<LeaseGrant | undefined>,
     },
+    audit: new AuditForwarder(),
+  };
+}
+
+/** Records sent to the primary and not yet handed to the channel, at most; beyond, records are dropped and counted. */
+const MAX_AUDIT_IN_FLIGHT = 16_384;
+/** How long close() waits for queued records to reach the channel. */
+const AUDIT_CLOSE_WAIT_MS = 2_000;
+
+/**
+ * A worker's audit sink (DATA path: `write` only queues): one IPC message per event-loop turn
+ * with the records of that turn; the primary chains and writes them (workers.ts).
+ */
+class AuditForwarder implements AuditSink {
+  private pending: AuditRecord[] = [];
+  private inFlight = 0;
+  private dropped = 0;
+  private scheduled = false;
+
+  write(record: AuditRecord): void {
+    if (this.pending.length + this.inFlight >= MAX_AUDIT_IN_FLIGHT) {
+      this.dropped++;
+      return;
+    }
+    this.pending.push(record);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    for (let waited = 0; this.inFlight > 0 && waited < AUDIT_CLOSE_WAIT_MS; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending.length === 0 && this.dropped === 0) return;
+    const records = this.pending;
+    const n = records.length;
+    const msg: FromWorker = { mw: 'audit', records, dropped: this.dropped };
+    this.pending = [];
+    this.dropped = 0;
+    if (!process.connected || process.send === undefined) return; // the primary is gone; so is the log
+    this.inFlight += n;
+    process.send(msg, undefined, undefined, () => (this.inFlight -= n));
   };
 }
 

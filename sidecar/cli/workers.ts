@@ -1,7 +1,8 @@
 // `meshward run` with `workers` > 1 (DESIGN §3): this primary process forks N workers that each
 // run the whole sidecar on shared listeners (node:cluster, round-robin), serves the admin
 // endpoints for all of them, brokers memory rate limits, restarts a worker that dies
-// (bounded) and drains every worker on SIGTERM/SIGINT. CONTROL path; no call passes through it.
+// (bounded), drains every worker on SIGTERM/SIGINT, and writes the audit log: one hash chain
+// for all workers (records carry `worker`; docs/audit.md). CONTROL path; no call passes through it.
 
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import type { SidecarConfig } from '../config/schema.js';
 import { mergeCatalogViews } from '../catalog/catalog-merge.js';
 import type { CatalogView } from '../catalog/catalog-view.js';
 import { log } from '../core/log.js';
+import { openAuditLog, type AuditLog } from '../telemetry/audit-log.js';
 import { TokenBroker } from '../ratelimit/token-broker.js';
 import { renderSingle } from '../telemetry/metric-family.js';
 import { MetricsMerger } from '../telemetry/metrics-merge.js';
@@ -45,6 +47,15 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
   const sweeper = setInterval(() => broker.sweep(), 10_000);
   sweeper.unref();
   const merger = new MetricsMerger();
+  // The workers' audit records, chained in the order they arrive (each worker's in its order).
+  let audit: AuditLog;
+  try {
+    audit = openAuditLog(config.audit);
+  } catch (err) {
+    log.error('startup failed', { error: (err as Error).message });
+    clearInterval(sweeper);
+    return 1;
+  }
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({ n: i + 1, worker: undefined, state: 'exited', metricsId: 0 }));
   const replies = new Map<number, (r: Reply) => void>();
   let nextId = 1;
@@ -101,6 +112,8 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
       return (
         merger.render() +
         renderSingle('meshward_workers', 'Worker processes ready to serve (config workers).', 'gauge', readyCount()) +
+        renderSingle('meshward_audit_records_written_total', 'Audit records written.', 'counter', audit.stats.written) +
+        renderSingle('meshward_audit_records_dropped_total', 'Audit records dropped because the destination fell behind.', 'counter', audit.stats.dropped) +
         renderSingle('meshward_worker_restarts_total', 'Workers restarted after exiting unexpectedly.', 'counter', restarts)
       );
     },
@@ -143,6 +156,10 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
         return;
       case 'reply':
         replies.get(msg.id)?.({ value: msg.value, error: msg.error });
+        return;
+      case 'audit':
+        audit.noteDropped(msg.dropped);
+        for (const record of msg.records) audit.write({ ...record, worker: slot.n });
         return;
       case 'ready':
         if (slot.worker !== worker || slot.state !== 'starting') return;
@@ -195,6 +212,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     const codes = await Promise.all(live.map((w) => exited.get(w)!));
     clearTimeout(kill);
     clearInterval(sweeper);
+    await audit.close();
     await admin.close();
     return codes.every((c) => c === 0);
   };
@@ -207,7 +225,11 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     return startCode;
   }
   started = true;
-  process.on('SIGHUP', () => slots.forEach((s) => s.state === 'ready' && s.worker?.process.kill('SIGHUP')));
+  process.on('SIGHUP', () => {
+    log.info('reopening log files', { signal: 'SIGHUP' });
+    audit.reopen();
+    slots.forEach((s) => s.state === 'ready' && s.worker?.process.kill('SIGHUP'));
+  });
   log.info('meshward ready', {
     inbound: slots[0]!.inbound,
     admin: formatAddress(admin.address),

@@ -134,6 +134,8 @@ test('relative paths resolve against the config file folder, absolute ones stay'
   assert.deepEqual(fromRelative.policies, [resolve('deploy/policies'), '/srv/policies/a.yaml']);
   assert.equal(fromRelative.audit.file, resolve('deploy/logs/audit.jsonl'));
   assert.equal(dirname(fromRelative.audit.file), resolve('deploy/logs'));
+  const keyed = parseConfig(MIN + 'audit: { file: audit.log, hmacKeyFile: secrets/audit.key }\n', 'deploy/sidecar.yaml');
+  assert.equal(keyed.audit.hmacKeyFile, resolve('deploy/secrets/audit.key'));
 });
 
 test('credentials in an OTLP or JWKS URL: refused, said so plainly, the secret never printed', () => {
@@ -294,7 +296,7 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
   assert.equal(inbound?.properties.maxTimeout?.default, '5m'); // defaults in YAML form, not milliseconds
 
   // Editors show defaults from the JSON Schema: every key that may be left out has one,
-  // except the optional sections and graphql's own optional keys.
+  // except the optional sections, graphql's own optional keys and the audit HMAC key file.
   const withoutDefault: string[] = [];
   const walk = (node: Record<string, unknown>, path: string): void => {
     const required = (node.required as string[] | undefined) ?? [];
@@ -305,5 +307,5 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     if (typeof node.items === 'object' && node.items !== null) walk(node.items as Record<string, unknown>, `${path}/*`);
   };
   walk(json, '');
-  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/catalog/stateFile']);
+  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/audit/hmacKeyFile', '/catalog/stateFile']);
 });

@@ -174,7 +174,14 @@ export function createSidecarConfigSchema(baseDir: string) {
     jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')).superRefine(uniqueBy('issuer')) }).prefault({}),
     rateLimit: rateLimit.prefault({}),
     telemetry: telemetry.prefault({}),
-    audit: z.strictObject({ file: auditFile.prefault('-') }).prefault({}),
+    audit: z
+      .strictObject({
+        file: auditFile.prefault('-'),
+        hmacKeyFile: file
+          .optional()
+          .meta({ description: 'Key for the hash chain (HMAC-SHA-256; at least 16 bytes, one trailing newline ignored); without it plain SHA-256. docs/audit.md.' }),
+      })
+      .prefault({}),
     catalog: catalog.prefault({}),
     workers: z
       .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
