@@ -50,7 +50,7 @@ export function mergeCatalogViews(views: readonly CatalogView[], peaks: PeakMerg
     for (const s of view.shadow) {
       const k = key(s);
       const prev = shadow.get(k);
-      shadow.set(k, prev === undefined ? s : { ...prev, calls: prev.calls + s.calls, refusedUndeclared: prev.refusedUndeclared + s.refusedUndeclared, lastSeen: latest(prev.lastSeen, s.lastSeen), callers: union(prev.callers, s.callers) });
+      shadow.set(k, prev === undefined ? s : { ...prev, calls: prev.calls + s.calls, refused: (prev.refused ?? 0) + (s.refused ?? 0), refusedUndeclared: prev.refusedUndeclared + s.refusedUndeclared, lastSeen: latest(prev.lastSeen, s.lastSeen), callers: union(prev.callers, s.callers) });
     }
     for (const d of view.deprecatedInUse) {
       const k = key(d);

@@ -68,7 +68,7 @@ test('shadow, zombie and deprecated in use of one sidecar', () => {
     ['s.S/Sneaky', 'undeclared', 1, [X]],
     ['s.S/Used', 'declared', 1, [X]],
   ]);
-  assert.deepEqual(v.shadow, [{ protocol: 'grpc', name: 's.S/Sneaky', calls: 1, refusedUndeclared: 1, lastSeen: new Date(NOW - 3000).toISOString(), callers: [X] }]);
+  assert.deepEqual(v.shadow, [{ protocol: 'grpc', name: 's.S/Sneaky', calls: 1, refused: 1, refusedUndeclared: 1, lastSeen: new Date(NOW - 3000).toISOString(), callers: [X] }]);
   assert.deepEqual(v.zombie.map((z) => z.name), ['Query.orders', 's.S/Unused']);
   assert.deepEqual(v.deprecatedInUse.map((d) => [d.name, d.callers, d.deprecationReason]), [
     ['Query.legacy', [X], 'use orders'],
@@ -105,7 +105,7 @@ test('merged views: counts add up, zombies only where no source saw a call, peak
   assert.deepEqual([used.calls, used.callers[0]!.calls, used.callers[0]!.peakPerSecond], [3, 3, 2]);
   assert.equal(mergeCatalogViews(views, 'sum', NOW).observed.find((o) => o.name === 's.S/Used')!.callers[0]!.peakPerSecond, 3);
   assert.deepEqual(m.zombie.map((z) => z.name), ['Query.orders'], 's.S/Unused was called at the second sidecar');
-  assert.deepEqual(m.shadow.map((s) => [s.name, s.calls, s.refusedUndeclared, s.callers]), [['s.S/Sneaky', 2, 2, [Y, X].sort()]]);
+  assert.deepEqual(m.shadow.map((s) => [s.name, s.calls, s.refused, s.refusedUndeclared, s.callers]), [['s.S/Sneaky', 2, 2, 2, [Y, X].sort()]]);
   assert.deepEqual(m.deprecatedInUse.map((d) => d.name), ['Query.legacy', 's.S/Old']);
 
   // A sidecar that does not declare a name has no say on whether it is a zombie.

@@ -48,6 +48,8 @@ export interface ShadowEntry {
   readonly protocol: Protocol;
   readonly name: string;
   readonly calls: number;
+  /** Calls meshward refused (`calls - refused` reached the app). */
+  readonly refused: number;
   readonly refusedUndeclared: number;
   readonly lastSeen: string | null;
   readonly callers: readonly string[];
@@ -142,7 +144,7 @@ export function buildCatalogView(declarations: Declarations, observations: Obser
   const seen = new Map(observed.map((o) => [key(o), o]));
   const shadow: ShadowEntry[] = observed
     .filter((o) => o.status === 'undeclared')
-    .map((o) => ({ protocol: o.protocol, name: o.name, calls: o.calls, refusedUndeclared: o.refusedUndeclared, lastSeen: o.lastSeen, callers: principals(o) }));
+    .map((o) => ({ protocol: o.protocol, name: o.name, calls: o.calls, refused: o.refused, refusedUndeclared: o.refusedUndeclared, lastSeen: o.lastSeen, callers: principals(o) }));
   const zombie: ZombieEntry[] = [];
   const deprecatedInUse: DeprecatedInUseEntry[] = [];
   for (const d of declared) {
