@@ -367,6 +367,7 @@ describe('cost budgets and rate limits', () => {
     const [record] = await auditAfter(join(dir, 'budget-audit.log'), audits, 1);
     assert.equal(record?.reason, 'cost_budget_exceeded');
     assert.equal(record?.protocol, 'graphql');
+    assert.equal(record?.status, 429, 'the HTTP status the caller saw');
     assert.equal(record?.graphql?.cost, 40);
   });
 
@@ -389,8 +390,17 @@ describe('records', () => {
     assert.equal(record?.method, '/graphql');
     assert.equal(record?.decision, 'deny');
     assert.equal(record?.reason, 'field_no_allow_match');
+    assert.equal(record?.status, 403, 'the HTTP status the caller saw, not a gRPC code');
     assert.deepEqual(record?.graphql, { operation_type: 'query', operation_name: 'Leak', cost: null, operations: 1 });
     assert.ok(!JSON.stringify(record).includes('email }'), 'no query text in the audit log');
+  });
+
+  test('an introspection denial is audited with HTTP 403', async () => {
+    const audits = (await readAudit(auditFile)).length;
+    await expectRefused('{ __schema { queryType { name } } }', 403, 'FORBIDDEN'); // web may not; ops may
+    const [record] = await auditAfter(auditFile, audits, 1);
+    assert.equal(record?.reason, 'introspection_denied');
+    assert.equal(record?.status, 403);
   });
 
   test('/policies shows the GraphQL schema in use; /metrics counts GraphQL calls under protocol="graphql"', async () => {

@@ -12,7 +12,7 @@ import { methodPaths } from '../demo/proto.js';
 import { writeSidecarConfig } from './support/config-fixtures.js';
 import { adminClient, closeAllClients, echoClient, ping, unary } from './support/grpc-clients.js';
 import { RedisRateLimiter } from '../sidecar/ratelimit/redis-rate-limiter.js';
-import { RedisLimitStore } from '../sidecar/ratelimit/redis-store.js';
+import { RedisLimitStore, UNAVAILABLE as UNAVAILABLE_RESULT } from '../sidecar/ratelimit/redis-store.js';
 import type { RateLimitRule } from '../sidecar/policy/model.js';
 import { startRedis, type RedisServer } from './support/redis-server.js';
 import { decodeStatusDetails } from './support/rpc-status.js';
@@ -162,6 +162,49 @@ describe('the Redis limiter in process (Bottleneck against this Redis)', () => {
       assert.equal(await allowedOf(l, 3), 2, 'a fresh bucket');
       assert.equal(store.status().outages, 0, 'stale state is not an outage');
       l.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('one outage, one pair of log lines (issue 21)', () => {
+  /** Runs `fn` with this process's log lines (JSON on stderr) captured. */
+  async function withLogs(fn: (lines: () => Array<Record<string, unknown>>) => Promise<void>): Promise<void> {
+    const write = process.stderr.write;
+    const captured: string[] = [];
+    process.stderr.write = ((chunk: string | Uint8Array) => (captured.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await fn(() => captured.flatMap((c) => c.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>));
+    } finally {
+      process.stderr.write = write;
+    }
+  }
+  const slow = (ms: number, fail = false) => () => new Promise<string>((resolve, reject) => setTimeout(() => (fail ? reject(new Error('late')) : resolve('late')), ms));
+
+  test('a relapse while the store settles, and a failure arriving after its timeout, are the same outage', async () => {
+    const store = new RedisLimitStore({ url: redis.url, failMode: 'closed', timeoutMs: 20, probeIntervalMs: 10 });
+    try {
+      assert.ok(await store.connected(2000));
+      await withLogs(async (lines) => {
+        const count = (msg: string) => lines().filter((l) => l.msg === msg).length;
+        // A call that fails only after it was answered (timed out): the store comes back
+        // (probe every 10 ms) before that failure arrives, which must not take it down again.
+        assert.equal(await store.call(slow(150, true)), UNAVAILABLE_RESULT);
+        await until(() => store.up, 'the probe to bring the store back');
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(store.up, true, 'a late failure of an answered call does not take the store down');
+        assert.equal(store.status().unavailableCalls, 1, 'and is not counted twice');
+        // Slow again right after it came back (the refused calls all arrive at once): a relapse.
+        assert.equal(await store.call(slow(100)), UNAVAILABLE_RESULT);
+        await until(() => count('rate limit store reachable again') === 1, 'the end of the outage', 5_000);
+        assert.equal(count('rate limit store unreachable'), 1, JSON.stringify(lines()));
+        assert.equal(store.status().outages, 1);
+        // A new failure after the store settled is a new outage.
+        assert.equal(await store.call(slow(100)), UNAVAILABLE_RESULT);
+        assert.equal(count('rate limit store unreachable'), 2);
+        assert.equal(store.status().outages, 2);
+      });
     } finally {
       await store.close();
     }

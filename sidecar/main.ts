@@ -125,6 +125,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       limits,
       observers: inboundObservers,
       localId: identity.spiffeId,
+      maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     });
   const grpcStreams = createInboundPipeline({
     maxTimeoutMs: config.inbound.maxTimeout,

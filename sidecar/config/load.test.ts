@@ -65,6 +65,8 @@ test('a minimal file gets every default', () => {
         maxHeaderListBytes: 16384,
         maxHeaderPairs: 64,
         handshakeTimeout: 10_000,
+        firstRequestTimeout: 10_000,
+        requestHeadersTimeout: 10_000,
         idleTimeout: 300_000,
         maxResetsPerConnection: 200,
       },

@@ -45,6 +45,12 @@ export function createSidecarConfigSchema(baseDir: string) {
     maxHeaderListBytes: byteSize(1024, 65536).prefault(16384).meta({ description: 'Request header list size (RFC 9113 accounting: name + value + 32 per field).' }),
     maxHeaderPairs: z.int().min(8).max(256).default(64).meta({ description: 'Request header fields per request.' }),
     handshakeTimeout: duration({ positive: true }).prefault('10s').meta({ description: 'TLS handshake (and first bytes in permissive mode) must finish within this.' }),
+    firstRequestTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A new connection (after TLS) must have sent its first complete request head within this time.' }),
+    requestHeadersTimeout: duration({ positive: true })
+      .prefault('10s')
+      .meta({ description: 'A request head (HTTP/2 header block, HTTP/1.1 request line and headers), once begun, must be complete within this time.' }),
     idleTimeout: duration({ positive: true }).prefault('5m').meta({ description: 'A connection without activity for this long is closed (GOAWAY).' }),
     maxResetsPerConnection: z
       .int()

@@ -99,6 +99,12 @@ export const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json';
 /** Refusals of a well-formed GraphQL-over-HTTP request's document: parse, validation, limits. */
 const DOCUMENT_REFUSALS: ReadonlySet<RejectCode> = new Set<RejectCode>(['GRAPHQL_INVALID', 'GRAPHQL_VALIDATION', 'GRAPHQL_LIMIT']);
 
+/** The HTTP status of meshward's reply to a refused GraphQL request (see graphqlReply). */
+export function graphqlStatus(code: RejectCode, accept: string | undefined): number {
+  const graphqlResponse = accept !== undefined && accept.includes(GRAPHQL_RESPONSE_TYPE);
+  return !graphqlResponse && DOCUMENT_REFUSALS.has(code) ? 200 : wireReplies[code].httpStatus;
+}
+
 /**
  * The reply to a GraphQL request meshward refuses: a GraphQL response with one error whose
  * `extensions.code` is stable (DESIGN §5) and whose message is generic — never the query, the
@@ -116,7 +122,7 @@ export function graphqlReply(rejection: Rejection, accept: string | undefined): 
     'content-type': graphqlResponse ? `${GRAPHQL_RESPONSE_TYPE}; charset=utf-8` : 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   };
-  const status = !graphqlResponse && DOCUMENT_REFUSALS.has(rejection.code) ? 200 : wire.httpStatus;
+  const status = graphqlStatus(rejection.code, accept);
   if (rejection.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(rejection.retryAfterMs / 1000)));
   if (rejection.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
   if (rejection.code === 'METHOD_NOT_ALLOWED') headers.allow = 'GET, POST';

@@ -15,6 +15,7 @@ import type { Limits } from '../ratelimit/limits.js';
 import { http1Exchange, http2Exchange } from './graphql-exchange.js';
 import { GraphqlForwarder } from './graphql-forwarder.js';
 import { createGraphqlHandler } from './graphql-handler.js';
+import { headerSizeFilter } from './header-size-filter.js';
 import { SchemaStore, type SchemaStatus } from './schema-store.js';
 
 export { SchemaStore } from './schema-store.js';
@@ -26,6 +27,8 @@ export interface GraphqlEndpointDeps {
   readonly observers: readonly CallObserver[];
   /** This workload's SPIFFE ID (x-forwarded-client-cert `By=`). */
   readonly localId: string;
+  /** inbound.limits.maxHeaderListBytes: larger requests are answered 431. */
+  readonly maxHeaderListBytes: number;
 }
 
 export interface GraphqlEndpoint {
@@ -49,7 +52,7 @@ export function createGraphqlEndpoint(
     path: config.path,
     policies: deps.policies,
     analyzer: () => schema.analyzer,
-    filters: [identityFilter(), deps.authn],
+    filters: [headerSizeFilter(deps.maxHeaderListBytes), identityFilter(), deps.authn],
     take: deps.limits.take,
     observers: deps.observers,
     forwarder,

@@ -12,6 +12,7 @@ import type { HostPort } from '../config/schema.js';
 import { log } from '../core/log.js';
 import { PLAINTEXT_PEER, peerIdentityFromSocket, type PeerIdentity } from '../identity/peer-identity.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
+import { ConnectionGuard, advertisedMaxStreams, type SessionWatch } from './connection-guard.js';
 import type { StreamHandler } from './pipeline.js';
 
 export interface InboundLimits {
@@ -20,6 +21,8 @@ export interface InboundLimits {
   readonly maxHeaderListBytes: number;
   readonly maxHeaderPairs: number;
   readonly handshakeTimeout: number;
+  readonly firstRequestTimeout: number;
+  readonly requestHeadersTimeout: number;
   readonly idleTimeout: number;
   readonly maxResetsPerConnection: number;
 }
@@ -46,22 +49,24 @@ export interface InboundListener {
   close(drainMs: number): Promise<void>;
 }
 
-const RESET_WINDOW_MS = 10_000;
+/** HTTP/1.1 timeouts are checked this often (Node's default, 30 s, would stretch them). */
+const HTTP1_CHECK_INTERVAL_MS = 1_000;
 
 /** What is known of a connection, computed once when it opens and read by each of its streams. */
 interface ConnectionState {
   readonly peer: PeerIdentity;
-  /** Counts a client reset against the rapid-reset budget (shared by the connection's streams). */
-  readonly onReset: () => void;
+  /** Stream admission, resets, timeouts and liveness (connection-guard.ts). */
+  readonly watch: SessionWatch;
 }
 const connections = new WeakMap<Http2Session, ConnectionState>();
 
 export async function startInboundListener(opts: InboundOptions): Promise<InboundListener> {
   const { limits } = opts;
   const sessions = new Set<Http2Session>();
+  const guard = new ConnectionGuard(limits);
   const h2Options: http2.ServerOptions = {
     settings: {
-      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxConcurrentStreams: advertisedMaxStreams(limits.maxConcurrentStreams),
       maxHeaderListSize: limits.maxHeaderListBytes,
       enablePush: false,
       initialWindowSize: 1 << 20,
@@ -75,17 +80,15 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     const socket = session.socket as TLSSocket;
     const peer = socket.encrypted === true ? peerIdentityFromSocket(socket, opts.trustDomain) : PLAINTEXT_PEER;
     if (socket.encrypted === true && !peer.authenticated) log.warn('peer certificate rejected', { reason: peer.error });
-    connections.set(session, { peer, onReset: resetGuard(session, limits.maxResetsPerConnection) });
+    connections.set(session, { peer, watch: guard.watch(session) });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('error', (err: NodeJS.ErrnoException) => log.debug('inbound session error', { error: err.code ?? err.message }));
-    session.setTimeout(limits.idleTimeout, () => session.close());
   };
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
     stream.on('error', ignoreStreamError);
     const conn = connections.get(stream.session!);
-    // One listener shared by the connection's streams ('aborted' fires at most once per stream).
-    if (conn !== undefined) stream.on('aborted', conn.onReset);
+    if (conn !== undefined && !conn.watch.admit(stream)) return; // over the concurrency limit: refused alone
     opts.onStream(stream, headers, rawHeaders, conn?.peer ?? PLAINTEXT_PEER);
   };
   // HTTP/1.1: the peer identity is computed once per connection, like HTTP/2's.
@@ -116,10 +119,16 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
   /** HTTP/1.1 hardening, the counterpart of the HTTP/2 settings above. */
   const harden = (server: http.Server | http2.Http2SecureServer): void => {
     const h1 = server as unknown as http.Server;
-    h1.headersTimeout = limits.handshakeTimeout;
+    // headersTimeout also bounds a new connection that sends nothing (Node starts it at accept).
+    h1.headersTimeout = Math.min(limits.firstRequestTimeout, limits.requestHeadersTimeout);
     h1.requestTimeout = 60_000;
+    // Read when the server starts listening (Http2SecureServer); plain servers take it as an option.
+    (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = HTTP1_CHECK_INTERVAL_MS;
     h1.keepAliveTimeout = 5_000;
     h1.maxHeadersCount = limits.maxHeaderPairs;
+    // Over it, Node answers 431 and closes the connection (HTTP/1.1 cannot read past it).
+    // http.Server takes it as an option; Http2SecureServer reads the property.
+    (server as { maxHeaderSize?: number }).maxHeaderSize = limits.maxHeaderListBytes;
     h1.maxRequestsPerSocket = 1000;
   };
   const h2c = (): http2.Http2Server => {
@@ -157,7 +166,7 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
       secure.on('request', onRequest);
       harden(secure);
       if (opts.mtls === 'permissive') {
-        plainHttp1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes }, onRequest);
+        plainHttp1 = http.createServer({ maxHeaderSize: limits.maxHeaderListBytes, connectionsCheckingInterval: HTTP1_CHECK_INTERVAL_MS }, onRequest);
         harden(plainHttp1);
       }
     }
@@ -187,7 +196,7 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
     async close(drainMs: number): Promise<void> {
       closing = true;
       const stopped = new Promise<void>((resolve) => front.close(() => resolve()));
-      for (const s of sessions) s.close();
+      for (const s of sessions) connections.get(s)?.watch.drain() ?? s.close();
       for (const [socket, active] of http1Active) if (active === 0) socket.destroySoon();
       const waits = [...sessions].map((s) => new Promise<void>((r) => s.once('close', () => r())));
       for (const socket of http1Active.keys()) waits.push(new Promise<void>((r) => socket.once('close', () => r())));
@@ -201,6 +210,7 @@ export async function startInboundListener(opts: InboundOptions): Promise<Inboun
       }
       clearTimeout(timer);
       await stopped;
+      guard.stop();
     },
   };
 }
@@ -220,26 +230,6 @@ function sniff(socket: net.Socket, timeoutMs: number, tls: net.Server, h2c: net.
     // chunk put back above only flows once it is resumed.
     if (target === http1) socket.resume();
   });
-}
-
-// Rapid-reset defence (CVE-2023-44487): a connection whose client resets too many
-// streams in a short window is told to go away. Built once per connection; each of its
-// streams calls it from 'aborted' (no per-stream closure).
-function resetGuard(session: Http2Session, max: number): () => void {
-  let windowStart = 0;
-  let count = 0;
-  return () => {
-    const now = performance.now();
-    if (now - windowStart > RESET_WINDOW_MS) {
-      windowStart = now;
-      count = 0;
-    }
-    if (++count > max && !session.closed) {
-      log.warn('too many stream resets: closing connection', { resets: count });
-      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      session.destroy();
-    }
-  };
 }
 
 function ignoreStreamError(): void {

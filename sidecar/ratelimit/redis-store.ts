@@ -1,10 +1,15 @@
 // The shared limit store (`rateLimit.store: redis`): one ioredis client and the Bottleneck
 // connection built on it, a time bound on every call the data path makes, and the store's
-// health: marked down on the first failure or timeout (one log line), probed, up again by itself.
+// health: marked down on the first failure or timeout, probed, up again by itself. One outage
+// is one pair of log lines: a relapse while the store settles (the calls refused meanwhile
+// all arrive at once, and keys lost by a restarted Redis are set up again) is the same outage.
 
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { log } from '../core/log.js';
+
+/** After a probe succeeds, the store must stay up this long before the outage is over. */
+const SETTLE_MS = 2_000;
 
 /** What `call` returns when the store did not answer in time (or is known to be down). */
 export const UNAVAILABLE: unique symbol = Symbol('limit store unavailable');
@@ -36,9 +41,12 @@ export class RedisLimitStore {
   readonly #probeIntervalMs: number;
   #up = true;
   #since = Date.now();
+  /** When the current outage began (ms since the epoch); undefined when there is none. */
+  #outageStart: number | undefined;
   #outages = 0;
   #unavailableCalls = 0;
   #probe: NodeJS.Timeout | undefined;
+  #settle: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(opts: RedisStoreOptions) {
@@ -117,7 +125,9 @@ export class RedisLimitStore {
       return Promise.resolve(UNAVAILABLE);
     }
     return new Promise((resolve) => {
+      let answered = false;
       const timer = setTimeout(() => {
+        answered = true;
         this.#unavailableCalls++;
         this.markDown(`no answer within ${this.timeoutMs} ms`);
         resolve(UNAVAILABLE);
@@ -129,6 +139,9 @@ export class RedisLimitStore {
         },
         (err: unknown) => {
           clearTimeout(timer);
+          // A failure after the call was already answered (timed out) says nothing new, and
+          // may come after the store is back: it must not start a second outage.
+          if (answered) return;
           this.#unavailableCalls++;
           this.markDown(err instanceof Error ? err.message : String(err));
           resolve(UNAVAILABLE);
@@ -137,13 +150,20 @@ export class RedisLimitStore {
     });
   }
 
-  /** Records an outage: one log line, then a probe until the store answers again. */
+  /** Records an outage (one log line; a relapse while settling is the same one), then probes. */
   markDown(why: string): void {
     if (!this.#up || this.#closed) return;
     this.#up = false;
     this.#since = Date.now();
-    this.#outages++;
-    log.warn('rate limit store unreachable', { store: 'redis', error: why, failMode: this.failMode, timeoutMs: this.timeoutMs });
+    if (this.#settle !== undefined) {
+      clearTimeout(this.#settle);
+      this.#settle = undefined;
+      log.debug('rate limit store unreachable again while settling', { store: 'redis', error: why });
+    } else {
+      this.#outageStart = this.#since;
+      this.#outages++;
+      log.warn('rate limit store unreachable', { store: 'redis', error: why, failMode: this.failMode, timeoutMs: this.timeoutMs });
+    }
     this.#scheduleProbe();
   }
 
@@ -163,15 +183,22 @@ export class RedisLimitStore {
       ok = false;
     }
     if (!ok) return this.#scheduleProbe();
-    const downMs = Date.now() - this.#since;
     this.#up = true;
     this.#since = Date.now();
-    log.info('rate limit store reachable again', { store: 'redis', downMs });
+    // Calls use the store again at once; the outage is over once it has stayed up a while.
+    this.#settle = setTimeout(() => {
+      this.#settle = undefined;
+      const downMs = this.#since - (this.#outageStart ?? this.#since);
+      this.#outageStart = undefined;
+      log.info('rate limit store reachable again', { store: 'redis', downMs });
+    }, SETTLE_MS);
+    this.#settle.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#probe !== undefined) clearTimeout(this.#probe);
+    if (this.#settle !== undefined) clearTimeout(this.#settle);
     await Promise.race([this.connection.disconnect(false), new Promise((r) => setTimeout(r, 500).unref())]).catch(() => undefined);
   }
 }

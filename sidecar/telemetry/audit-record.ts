@@ -2,6 +2,7 @@
 // or a limit in audit mode that would have refused).
 
 import { wireReplies } from '../core/codes.js';
+import { graphqlStatus } from '../core/reply.js';
 import type { CallInfo, GraphqlCallInfo, Rejection } from '../core/filter.js';
 import type { CallObserver } from '../core/observer.js';
 import { callFacts } from '../policy/authz-filter.js';
@@ -31,10 +32,11 @@ export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): Audit
   return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
 }
 
-/** The record of a refused call. */
+/** The record of a refused call: the status the caller saw (HTTP for GraphQL, gRPC where there is one). */
 export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
-  return record(ctx, 'deny', rejection.reason, rejection.rule, wire.grpcStatus ?? wire.httpStatus, rejection.detail);
+  const status = ctx.protocol === 'graphql' ? graphqlStatus(rejection.code, ctx.headers.accept) : wire.grpcStatus ?? wire.httpStatus;
+  return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */

@@ -15,13 +15,17 @@
 //                 (literal, or the variable's value at cost() time; an absent variable falls
 //                 back to its default value, then to the argument's schema default; an
 //                 omitted argument uses its schema default; `filter.max` paths are followed),
-//                 else assumedSize, else `defaultListSize` (10). Non-list fields: 1.
+//                 else assumedSize, else `defaultListSize` (10); at least 1 (a field asked for
+//                 0 items is still resolved). Non-list fields: 1. A slicing value must be an
+//                 integer >= 0: a literal that is not fails validation, a variable that is not
+//                 prices the operation at the cap.
+//   requireOneSlicingArgument (default true, as in the spec) exactly one slicing argument
+//                 must be written, else the document fails validation; a variable that turns
+//                 out null or absent then counts as not given (assumedSize, else the default).
 //   sizedFields   a field with @listSize(sizedFields: [...]) passes its size to those direct
 //                 children (connections: `edges`, `nodes`) instead of using it itself.
 //   Fields under interfaces/unions are summed over every inline fragment (an upper bound);
 //   __typename costs 0; every sum and product is capped at Number.MAX_SAFE_INTEGER.
-//   requireOneSlicingArgument is read but not enforced: a missing slicing argument costs
-//   assumedSize (or the default), it is not a validation error.
 // Without a schema: weights are the defaults (fields with subfields 1, leaves 0, fields of a
 // root type named Mutation 10) and no field is a list.
 //

@@ -2,6 +2,11 @@
 // built once by the walk, evaluated by cost(variables). Fragments are shared nodes, so the
 // tree is a DAG; evaluation memoizes them per call, allocates nothing, and caps every sum
 // and product at Number.MAX_SAFE_INTEGER (no Infinity, no NaN). DATA path.
+//
+// A list size is never 0 and never a discount: a slicing value must be an integer >= 0, and
+// one that is not (`first: -1` makes many apps return every row) prices the whole operation
+// at the cap; 0 counts as 1, because the field is still resolved (and an app may read 0 as
+// "no limit"). Literal values are checked when the document is walked (walk-checks.ts).
 
 export const MAX_COST = Number.MAX_SAFE_INTEGER;
 
@@ -107,14 +112,22 @@ function at(value: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-/** A slicing value: a finite number, rounded up, at least 0; anything else is "not given". */
-function sizeOf(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.min(Math.max(Math.ceil(v), 0), MAX_COST) : -1;
+/** A slicing value that is a number but not an integer >= 0 (negative, fractional, not finite). */
+export const INVALID_SIZE = -2;
+const NOT_GIVEN = -1;
+
+/** A slicing value: an integer >= 0 (capped); INVALID_SIZE for other numbers; NOT_GIVEN for null, strings, objects. */
+export function sliceValue(v: unknown): number {
+  if (typeof v !== 'number') return NOT_GIVEN;
+  return Number.isInteger(v) && v >= 0 ? Math.min(v, MAX_COST) : INVALID_SIZE;
 }
 
-/** The largest slicing value given (literal, variable, variable default, schema default), else `otherwise`. */
+/**
+ * The largest slicing value given (literal, variable, variable default, schema default), else
+ * `otherwise`; at least 1. INVALID_SIZE when a variable holds a number that is not a size.
+ */
 export function listSize(plan: ListPlan, input: CostInput): number {
-  let size = -1;
+  let size = NOT_GIVEN;
   for (const s of plan.sources) {
     let n: number;
     if ('constant' in s) n = s.constant;
@@ -123,12 +136,13 @@ export function listSize(plan: ListPlan, input: CostInput): number {
       const vars = input.variables;
       let v = vars !== undefined && vars !== null && Object.hasOwn(vars, s.variable) ? vars[s.variable] : undefined;
       if (v === undefined) v = input.defaults?.get(s.variable);
-      n = v === undefined ? -1 : sizeOf(at(v, s.path));
-      if (n < 0 && s.fallback !== undefined) n = s.fallback;
+      n = v === undefined ? NOT_GIVEN : sliceValue(at(v, s.path));
+      if (n === INVALID_SIZE) return INVALID_SIZE;
+      if (n === NOT_GIVEN && s.fallback !== undefined) n = s.fallback;
     }
     if (n > size) size = n;
   }
-  return size < 0 ? plan.otherwise : size;
+  return Math.max(size === NOT_GIVEN ? plan.otherwise : size, 1);
 }
 
 /** B of the last itemsCost() call (returned beside A without allocating). */
@@ -181,6 +195,13 @@ function refresh(f: FieldCost, input: CostInput): void {
   const call = f.dynamic ? input.call : 0;
   if (f.memoCall === call) return;
   const size = f.plan === undefined ? 1 : listSize(f.plan, input);
+  f.memoCall = call;
+  if (size === INVALID_SIZE) {
+    // Whatever the app makes of it, the operation is priced at the cap (and so refused).
+    f.memoSize = MAX_COST;
+    f.memoInner = MAX_COST;
+    return;
+  }
   let children = 0;
   if (f.children.length > 0) {
     const a = itemsCost(f.children, f.sizedFields, input);
@@ -188,7 +209,6 @@ function refresh(f: FieldCost, input: CostInput): void {
   }
   f.memoSize = size;
   f.memoInner = add(f.typeWeight, children);
-  f.memoCall = call;
 }
 
 function sizeOfField(f: FieldCost, input: CostInput): number {

@@ -35,7 +35,11 @@ describe('IBM cost', () => {
     assert.equal(costOf(IBM, 'query($n: Int = 2) { users(max: $n) { age } }', {}), 6);
     assert.equal(costOf(IBM, 'query($n: Int = 2) { users(max: $n) { age } }', { n: 3 }), 9);
     assert.equal(costOf(IBM, q, { n: 'lots' }), 30); // not a number: not given
-    assert.equal(costOf(IBM, q, { n: -4 }), 0);
+    assert.equal(costOf(IBM, q, { n: null }), 30);
+    // a number that is not a size: priced at the cap, never 0 (slicing-property.test.ts has more)
+    assert.equal(costOf(IBM, q, { n: -4 }), Number.MAX_SAFE_INTEGER);
+    assert.equal(costOf(IBM, q, { n: 2.5 }), Number.MAX_SAFE_INTEGER);
+    assert.equal(costOf(IBM, q, { n: 0 }), 3); // still resolved: one item's worth
     // only the variables' own properties count
     assert.equal(costOf(IBM, 'query($constructor: Int = 2) { users(max: $constructor) { age } }', {}), 6);
   });
@@ -55,8 +59,8 @@ describe('IBM cost', () => {
     const sdl = `type T { x: Int }
       type Query {
         a: [T] @listSize(assumedSize: 3)
-        b(first: Int = 4): [T] @listSize(slicingArguments: ["first"], assumedSize: 100)
-        c(first: Int): [T] @listSize(slicingArguments: ["first"], assumedSize: 100)
+        b(first: Int = 4): [T] @listSize(slicingArguments: ["first"], assumedSize: 100, requireOneSlicingArgument: false)
+        c(first: Int): [T] @listSize(slicingArguments: ["first"], assumedSize: 100, requireOneSlicingArgument: false)
         d: [T]
       }`;
     assert.equal(costOf(sdl, '{ a { x } }'), 3);
@@ -64,6 +68,43 @@ describe('IBM cost', () => {
     assert.equal(costOf(sdl, '{ c { x } }'), 100);
     assert.equal(costOf(sdl, '{ d { x } }'), 10);
     assert.equal(costOf(sdl, '{ d { x } }', undefined, 25), 25);
+  });
+
+  it('a slicing literal that is not an integer >= 0 fails validation; 0 costs one item', () => {
+    const bad = (query: string): string => {
+      const r = buildSchemaInfo(IBM, 't.graphql');
+      assert.ok(r.ok);
+      const res = new GraphqlAnalyzer({ schema: r.info }).analyze(query, undefined, 10_000);
+      assert.ok(!res.ok, query);
+      assert.equal(res.failure.code, 'GRAPHQL_VALIDATION_FAILED');
+      return res.failure.message;
+    };
+    assert.match(bad('{ users(max: -1) { age } }'), /"max" of "Query.users" must be an integer >= 0/);
+    bad('{ users(max: 2.5) { age } }');
+    bad('{ users(max: -0.5) { age } }');
+    // issue 21: the negative first used to make this whole tree cost 0
+    const nested = `type U { id: ID friends(first: Int): [U] @listSize(slicingArguments: ["first"]) }
+      type Query { users(first: Int): [U] @listSize(slicingArguments: ["first"]) }`;
+    assert.throws(() => costOf(nested, '{ users(first: -1) { friends(first: 1000) { friends(first: 1000) { id } } } }'), /must be an integer >= 0/);
+    assert.equal(costOf(nested, '{ users(first: 0) { friends(first: 1000) { friends(first: 1000) { id } } } }'), 1 * (1 + 1000 * (1 + 1000)));
+    assert.equal(costOf(IBM, '{ users(max: 2.0) { age } }'), 6);
+  });
+
+  it('requireOneSlicingArgument (default true): exactly one slicing argument written', () => {
+    const sdl = `type T { x: Int @cost(weight: "1") }
+      type Query {
+        strict(first: Int, last: Int): [T] @listSize(slicingArguments: ["first", "last"], assumedSize: 5)
+        loose(first: Int, last: Int): [T] @listSize(slicingArguments: ["first", "last"], assumedSize: 5, requireOneSlicingArgument: false)
+      }`;
+    assert.throws(() => costOf(sdl, '{ strict { x } }'), /needs exactly one of its slicing arguments \(first, last\)/);
+    assert.throws(() => costOf(sdl, '{ strict(first: 2, last: 3) { x } }'), /exactly one/);
+    assert.throws(() => costOf(sdl, '{ strict(first: null) { x } }'), /exactly one/);
+    assert.equal(costOf(sdl, '{ strict(last: 3) { x } }'), 6);
+    // A variable counts as written; null or absent at run time, it is "not given": assumedSize.
+    assert.equal(costOf(sdl, 'query($n: Int) { strict(first: $n) { x } }', { n: 4 }), 8);
+    assert.equal(costOf(sdl, 'query($n: Int) { strict(first: $n) { x } }', {}), 10);
+    assert.equal(costOf(sdl, '{ loose { x } }'), 10);
+    assert.equal(costOf(sdl, '{ loose(first: 2, last: 3) { x } }'), 6);
   });
 
   it('@cost on types, fields, arguments, scalars, enums and input fields', () => {
@@ -97,7 +138,7 @@ describe('IBM cost', () => {
     assert.equal(op.cost(undefined), Number.MAX_SAFE_INTEGER);
     const v = analysis('query($n: Int) { users(first: $n) { orders(first: $n) { id } } }');
     assert.equal(v.cost({ n: Number.MAX_VALUE }), Number.MAX_SAFE_INTEGER);
-    assert.equal(v.cost({ n: Infinity }), 100 * (1 + 20 * 3)); // not finite: not given
+    assert.equal(v.cost({ n: Infinity }), Number.MAX_SAFE_INTEGER); // not a size
   });
 
   it('constant when no variable slices, and cheap per call otherwise', () => {

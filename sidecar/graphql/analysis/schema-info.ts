@@ -36,7 +36,7 @@ export interface ListSizeInfo {
   readonly assumedSize: number | undefined;
   /** Direct child fields the size applies to (connections: `edges`, `nodes`); undefined if none. */
   readonly sizedFields: ReadonlySet<string> | undefined;
-  /** Declared, not enforced (see analyze.ts header). */
+  /** Exactly one slicing argument must be written (walk-checks.ts listPlan). */
   readonly requireOneSlicingArgument: boolean;
 }
 
@@ -216,7 +216,9 @@ function listSizeInfo(field: GraphQLField<unknown, unknown>, raw: RawListSize, r
     }
     let value: unknown = def.defaultValue;
     for (const key of rest) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-    slicing.push({ arg: def.name, rest, schemaDefault: typeof value === 'number' ? value : undefined });
+    // A default that is not a list size would price every query omitting the argument at 0 or less.
+    if (typeof value === 'number' && !(Number.isInteger(value) && value >= 0)) report(raw.node, `@listSize slicing argument "${path}" has a default that is not an integer >= 0`);
+    slicing.push({ arg: def.name, rest, schemaDefault: typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined });
   }
   const returned = getNamedType(field.type);
   for (const name of raw.sizedFields) {

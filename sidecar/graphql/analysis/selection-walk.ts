@@ -152,6 +152,10 @@ export class SelectionWalker {
     if (fieldPath !== undefined && node.selectionSet !== undefined && this.error === undefined) this.selections(node.selectionSet, info.composite, undefined, level + 1, fieldPath, sum, children);
     const sizedFields = info.listSize?.sizedFields;
     const plan = info.list || sizedFields !== undefined ? listPlan(info, node, this.defaultListSize) : undefined;
+    if (typeof plan === 'string') {
+      this.error ??= plan;
+      return;
+    }
     out.push(fieldCost(name, base, info.typeWeight, info.list, plan, sizedFields, children));
   }
 

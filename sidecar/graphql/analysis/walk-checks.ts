@@ -3,7 +3,7 @@
 // returns an error message (short, no suggestions) or a value. DATA path (cache miss).
 import type { ArgumentNode, ConstDirectiveNode, DirectiveNode, FieldNode, TypeNode, ValueNode, VariableDefinitionNode } from 'graphql';
 import { Kind, valueFromASTUntyped } from 'graphql';
-import { MAX_COST, type ListPlan, type SliceSource } from './cost-tree.js';
+import { INVALID_SIZE, MAX_COST, sliceValue, type ListPlan, type SliceSource } from './cost-tree.js';
 import { quoteName } from './failures.js';
 import type { CompositeInfo, FieldInfo, SchemaInfo } from './schema-info.js';
 
@@ -100,20 +100,18 @@ function inputWeight(schema: SchemaInfo, v: ValueNode, type: string): number {
   return total;
 }
 
-function literalSize(v: ValueNode): number | undefined {
-  if (v.kind !== Kind.INT && v.kind !== Kind.FLOAT) return undefined;
-  const n = Number(v.value);
-  return Number.isFinite(n) ? Math.min(Math.max(Math.ceil(n), 0), MAX_COST) : MAX_COST;
-}
-
 /**
  * Where the list size of this field comes from: each @listSize slicing argument as a literal,
  * a variable (read at cost() time) or the schema default when omitted; else assumedSize, else
- * the analyzer's default. An explicit null is "not given".
+ * the analyzer's default. An explicit null is "not given". Or an error: a literal that is not
+ * an integer >= 0, or — with requireOneSlicingArgument (the spec's default) — not exactly one
+ * slicing argument written (IBM cost spec §4.2.3).
  */
-export function listPlan(info: FieldInfo, node: FieldNode, defaultListSize: number): ListPlan {
+export function listPlan(info: FieldInfo, node: FieldNode, defaultListSize: number): ListPlan | string {
   const sources: SliceSource[] = [];
-  for (const s of info.listSize?.slicing ?? []) {
+  const slicing = info.listSize?.slicing ?? [];
+  let written = 0;
+  for (const s of slicing) {
     let v: ValueNode | undefined = node.arguments?.find((a) => a.name.value === s.arg)?.value;
     if (v === undefined) {
       if (s.schemaDefault !== undefined) sources.push({ constant: s.schemaDefault });
@@ -122,16 +120,22 @@ export function listPlan(info: FieldInfo, node: FieldNode, defaultListSize: numb
     for (let i = 0; v !== undefined; i++) {
       if (v.kind === Kind.VARIABLE) {
         sources.push({ variable: v.name.value, path: s.rest.slice(i), fallback: s.schemaDefault });
+        written++;
         break;
       }
       if (i === s.rest.length) {
-        const n = literalSize(v);
-        if (n !== undefined) sources.push({ constant: n });
+        const n = v.kind === Kind.INT || v.kind === Kind.FLOAT ? sliceValue(Number(v.value)) : -1;
+        if (n === INVALID_SIZE) return `Slicing argument ${quoteName([s.arg, ...s.rest].join('.'))} of "${info.coordinate}" must be an integer >= 0.`;
+        if (n >= 0) sources.push({ constant: n });
+        if (v.kind !== Kind.NULL) written++;
         break;
       }
       const key = s.rest[i];
       v = v.kind === Kind.OBJECT ? v.fields.find((f) => f.name.value === key)?.value : undefined;
     }
+  }
+  if (info.listSize?.requireOneSlicingArgument === true && slicing.length > 0 && written !== 1) {
+    return `Field "${info.coordinate}" needs exactly one of its slicing arguments (${slicing.map((s) => [s.arg, ...s.rest].join('.')).join(', ')}).`;
   }
   return { sources, otherwise: info.listSize?.assumedSize ?? defaultListSize };
 }
