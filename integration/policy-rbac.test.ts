@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile, writeFile as writeFileInPlace } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -227,6 +227,13 @@ describe('the policies endpoint and hot reload', () => {
 
   test('good → bad → good under load: no allowed call fails, the bad change is rejected whole', async () => {
     const file = join(policyDir, 'echo.yaml');
+    // Replaced as editors and ConfigMap updates do (rename over the file): an in-place write
+    // truncates first, and a reload that reads the empty file in between publishes an empty
+    // snapshot (default deny) — on a loaded machine the watcher does see that moment.
+    const writeFile = async (path: string, text: string): Promise<void> => {
+      await writeFileInPlace(`${path}.tmp`, text);
+      await rename(`${path}.tmp`, path);
+    };
     const v1 = (await policiesStatus()).version;
     let stop = false;
     const failures: number[] = [];
@@ -240,12 +247,6 @@ describe('the policies endpoint and hot reload', () => {
         }
       }),
     );
-    // Whole files only, as editors and ConfigMap updates replace them: a plain write can be seen
-    // half-written (an empty file is a valid set without this policy) by a reload on a loaded machine.
-    const replaceFile = async (text: string) => {
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    };
     const waitVersion = async (pred: (s: Awaited<ReturnType<typeof policiesStatus>>) => boolean) => {
       for (let i = 0; i < 100; i++) {
         const s = await policiesStatus();
@@ -256,19 +257,19 @@ describe('the policies endpoint and hot reload', () => {
     };
 
     // good: allow ClientStream for the frontend (drop the deny entry)
-    await replaceFile(POLICY.replace('      deny: [ { principals: ["spiffe://cluster.local/ns/web/*"] } ]\n', ''));
+    await writeFile(file, POLICY.replace('      deny: [ { principals: ["spiffe://cluster.local/ns/web/*"] } ]\n', ''));
     const v2 = (await waitVersion((s) => s.version !== v1)).version;
     assert.equal((await clientStream(echo(), [{ message: 'now allowed' }])).status, OK);
 
     // bad: an unknown key — rejected whole, the previous snapshot stays
-    await replaceFile(POLICY.replace('metadata: { name: echo }', 'metadata: { name: echo }\nspecc: {}'));
+    await writeFile(file, POLICY.replace('metadata: { name: echo }', 'metadata: { name: echo }\nspecc: {}'));
     const bad = await waitVersion((s) => s.lastError !== undefined);
     assert.equal(bad.version, v2);
     assert.match(bad.lastError!.problems.join('\n'), /echo\.yaml:\d+:\d+: .*specc/);
     assert.equal((await clientStream(echo(), [{ message: 'still allowed' }])).status, OK);
 
     // good again: the original policy
-    await replaceFile(POLICY);
+    await writeFile(file, POLICY);
     await waitVersion((s) => s.lastError === undefined && s.version === v1);
     assert.equal((await clientStream(echo(), [{ message: 'denied again' }])).status, PERMISSION_DENIED);
 

@@ -3,8 +3,9 @@
 // lives in proxy/ (inbound-pipeline.ts has the filter order).
 
 import type { AddressInfo } from 'node:net';
-import { startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
+import { adminTlsFor, startAdminServer, type AdminServer, type AdminState } from './admin/admin-server.js';
 import { configView } from './admin/config-view.js';
+import { overviewOf } from './admin/overview.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
 import { createCatalog } from './catalog/catalog.js';
 import { EMPTY_DECLARATIONS } from './catalog/declarations-model.js';
@@ -24,6 +25,8 @@ import { openAuditLog, type AuditSink } from './telemetry/audit-log.js';
 import { auditObserver } from './telemetry/audit-record.js';
 import { InflightCalls } from './telemetry/inflight-calls.js';
 import { effectiveTracing, startTelemetry } from './telemetry/telemetry.js';
+import { TapHub } from './tap/tap-hub.js';
+import { renderTapMetrics } from './tap/tap-metrics.js';
 
 export interface RunningSidecar {
   readonly inbound: AddressInfo;
@@ -96,14 +99,32 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const relaxed = relaxedDefaults(config);
   for (const r of relaxed) log.warn(`INSECURE DEFAULT RELAXED: ${r}`);
 
-  const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state));
+  // Live calls for /tap and the dashboard (DESIGN §12): an observer that costs nothing without subscribers.
+  const tap = new TapHub();
+  telemetry.metrics.addCollector(() => renderTapMetrics(tap.stats));
+  // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
+  const policyStatus = () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() });
+  const startedAt = new Date();
+  let started: InboundListener | undefined;
+
+  const serveAdmin = opts.serveAdmin ?? ((state: AdminState) => startAdminServer(config.admin.listen, state, adminTlsFor(config, identities.current)));
   const admin = await listening('admin', 'admin.listen', config.admin.listen, () => serveAdmin({
     notReadyReasons: () => [...(draining ? ['draining'] : []), ...(inboundUp ? [] : ['inbound listener not started'])],
     config: () => configView(config, { relaxedDefaults: relaxed, tracing: effectiveTracing(telemetry.settings), identity: identities.current }),
-    // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
-    policies: () => (graphqlSchema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: graphqlSchema.status() }),
+    policies: policyStatus,
     policyRules: () => describeRules(policies.current),
     metrics: () => telemetry.metrics.render(),
+    overview: () =>
+      overviewOf({
+        config,
+        identity: () => identities.current,
+        policies: policyStatus,
+        tap: () => tap.stats,
+        inboundAddress: () => started && formatAddress(started.address),
+        startedAt,
+      }),
+    refusals: () => tap.recentRefusals(),
+    tap,
     views: { '/catalog': () => catalog.view() },
   }));
 
@@ -114,7 +135,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
   const inflight = new InflightCalls();
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight, catalog.observer];
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight, tap, catalog.observer];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -140,7 +161,6 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   });
   const onStream = graphql === undefined ? grpcStreams : graphql.route(grpcStreams);
   const routes = config.outbound === undefined ? undefined : new OutboundRoutes(config.outbound.routes, identities);
-  let started: InboundListener | undefined;
   let outbound: InboundListener | undefined;
   try {
     started = await listening('inbound', 'inbound.listen', config.inbound.listen, () => startInboundListener({
@@ -185,6 +205,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   inboundUp = true;
   identities.onRotate((next) => {
     inbound.setIdentity(next);
+    admin.setIdentity(next);
     routes?.refresh();
   });
   identities.watch();

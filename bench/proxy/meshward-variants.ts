@@ -18,6 +18,8 @@ export interface MeshwardVariant {
   readonly tracingSampling?: number;
   /** Config `workers` (default 1): the primary and every worker are charged to the target. */
   readonly workers?: number;
+  /** One client follows GET /tap during the run (tap-subscriber.ts): the cost of being watched. */
+  readonly tapSubscriber?: boolean;
   readonly pending?: string;
 }
 
@@ -41,6 +43,8 @@ export const MESHWARD_VARIANTS: readonly MeshwardVariant[] = [
     rateLimit: true,
   },
   REALISTIC,
+  // Issue 20: the same, while one client follows /tap (meshward tap, top or the dashboard).
+  { ...REALISTIC, name: 'meshward-realistic-tap', label: 'meshward, realistic + one /tap subscriber', tapSubscriber: true },
   // Issue 9 item 5: the same sidecar as 2 worker processes (primary + 2), 1 vs 2 in one run.
   { name: 'meshward-off-w2', label: 'meshward, everything off, 2 workers', allowAnyAuthenticated: true, rbacRules: 0, workers: 2 },
   { ...REALISTIC, name: 'meshward-realistic-w2', label: 'meshward, realistic, 2 workers', workers: 2 },

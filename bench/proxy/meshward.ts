@@ -18,6 +18,8 @@ export interface MeshwardProcess {
   readonly inboundPort: number;
   /** The outbound listener's port, when the config has one (0 otherwise). */
   readonly outboundPort: number;
+  /** The admin listener's port. */
+  readonly adminPort: number;
   /** SIGTERM (graceful drain; a CPU profile is written on this exit), SIGKILL after a grace period. */
   stop(): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function startMeshward(
     pids: [proc.pid!, ...workerPids],
     inboundPort: splitHostPort(ready.inbound).port,
     outboundPort: typeof ready.outbound === 'string' ? splitHostPort(ready.outbound).port : 0,
+    adminPort: typeof ready.admin === 'string' ? splitHostPort(ready.admin).port : 0,
     stop: () => processes.stop(proc, 'SIGTERM'),
   };
 }

@@ -10,6 +10,7 @@ import type { Pki, Svid } from '../../integration/support/tls-fixtures.js';
 import type { LoadTarget } from './load-protocol.js';
 import { startMeshward } from './meshward.js';
 import { MESHWARD_VARIANTS, sidecarExtraYaml, type MeshwardVariant } from './meshward-variants.js';
+import { subscribeTap } from './tap-subscriber.js';
 import { startHaproxy } from './haproxy.js';
 import { startNginx } from './nginx.js';
 import { fork } from 'node:child_process';
@@ -78,7 +79,17 @@ async function startMeshwardInbound(env: BenchEnv, name: string, variant: Meshwa
     extra: sidecarExtraYaml(env, name, variant, policyDir),
   });
   const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv });
-  return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop };
+  if (variant.tapSubscriber !== true) return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop };
+  const tap = await subscribeTap(sidecar.adminPort);
+  return {
+    pids: sidecar.pids,
+    port: sidecar.inboundPort,
+    stop: async () => {
+      process.stderr.write(`bench: ${name}: the /tap subscriber received ${tap.events} events, ${tap.dropped} dropped\n`);
+      tap.close();
+      await sidecar.stop();
+    },
+  };
 }
 
 const tlsClient = (env: BenchEnv): NonNullable<LoadTarget['tls']> => ({

@@ -13,6 +13,8 @@ export interface SidecarConfigOptions {
   extra?: string;
   inboundListen?: string;
   adminListen?: string;
+  /** `admin.allow` (who may use the admin endpoints off loopback). */
+  adminAllow?: string[];
   /** Written only when set, so the sidecar's default applies otherwise. */
   allowAnyAuthenticated?: boolean;
   /** The sidecar's own SVID; defaults to `pki.server`. */
@@ -43,6 +45,7 @@ export function sidecarConfigYaml(opts: SidecarConfigOptions): string {
   ];
   if (opts.allowAnyAuthenticated !== undefined) lines.push(`  allowAnyAuthenticated: ${opts.allowAnyAuthenticated}`);
   lines.push('admin:', `  listen: ${q(opts.adminListen ?? '127.0.0.1:0')}`);
+  if (opts.adminAllow !== undefined) lines.push(`  allow: ${JSON.stringify(opts.adminAllow)}`);
   let yaml = lines.join('\n') + '\n';
   if (opts.extra) yaml += opts.extra.endsWith('\n') ? opts.extra : opts.extra + '\n';
   return yaml;

@@ -1,90 +1,166 @@
-// Admin listener (control path): /healthz (process alive), /readyz (listeners up,
-// certificates and a policy snapshot loaded, not draining), /metrics (Prometheus text),
-// /config (effective config, secrets redacted) and /policies (version, sources, last error).
+// Admin listener (control path): serves the routes of admin-routes.ts (health, metrics, JSON
+// views, /tap, the dashboard). On loopback it is plain HTTP. On any other address (DESIGN §12)
+// it also speaks TLS on the same port, told apart by the first byte: /healthz and /readyz
+// answer anyone (the kubelet's probes keep working, with or without TLS); every other path
+// needs a client certificate whose SPIFFE ID is in `admin.allow`.
 
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { HostPort } from '../config/schema.js';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { HostPort, SidecarConfig } from '../config/schema.js';
+import { log } from '../core/log.js';
+import { PLAINTEXT_PEER, peerIdentityFromSocket, type PeerIdentity } from '../identity/peer-identity.js';
+import type { WorkloadIdentity } from '../identity/workload-identity.js';
+import type { PrincipalPattern } from '../policy/patterns.js';
+import { checkAdminAccess, isLoopbackHost, parseAdminAllow } from './admin-access.js';
+import { adminRoutes } from './admin-routes.js';
+import type { AdminState } from './admin-state.js';
+import { sendText } from './http-replies.js';
 
-export interface AdminState {
-  /** Reasons the sidecar is not ready; empty when it is. */
-  notReadyReasons(): readonly string[];
-  /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
-  config(): unknown;
-  policies(): unknown;
-  /** `/policies?rules=1`: every rule of the current snapshot. */
-  policyRules?(): unknown;
-  /** Prometheus text for /metrics (format 0.0.4). */
-  metrics?(): Promise<string>;
-  /** More JSON views by path (the primary's /workers). */
-  readonly views?: Readonly<Record<string, () => unknown>>;
-}
+export type { AdminState, TapSource } from './admin-state.js';
 
 export interface AdminServer {
   readonly address: AddressInfo;
+  /** Whether paths other than the probes need mTLS (the listener is not on loopback). */
+  readonly mtlsRequired: boolean;
+  /** New TLS handshakes use this certificate and trust bundle (rotation). */
+  setIdentity(identity: WorkloadIdentity): void;
   close(): Promise<void>;
 }
 
-export async function startAdminServer(listen: HostPort, state: AdminState): Promise<AdminServer> {
-  const server = http.createServer((req, res) => {
-    const [path, query = ''] = (req.url ?? '/').split('?', 2);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
-    switch (path) {
-      case '/healthz':
-        return send(res, 200, 'ok\n');
-      case '/readyz': {
-        const reasons = state.notReadyReasons();
-        return reasons.length === 0 ? send(res, 200, 'ready\n') : send(res, 503, `not ready: ${reasons.join(', ')}\n`);
-      }
-      case '/config':
-        return sendJson(res, state.config());
-      case '/policies':
-        return sendJson(res, new URLSearchParams(query).get('rules') === '1' && state.policyRules !== undefined ? state.policyRules() : state.policies());
-      case '/metrics':
-        if (state.metrics === undefined) return send(res, 404, 'not found\n');
-        state.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-            res.end(text);
-          },
-          (err: unknown) => send(res, 500, `metrics failed: ${String(err)}\n`),
-        );
-        return;
-      default: {
-        const views = state.views;
-        const view = path !== undefined && views !== undefined && Object.hasOwn(views, path) ? views[path] : undefined;
-        return view === undefined ? send(res, 404, 'not found\n') : sendJson(res, view());
-      }
+/** What the listener needs when it is not on loopback. */
+export interface AdminTls {
+  readonly identity: WorkloadIdentity;
+  readonly trustDomain: string;
+  /** `admin.allow`: who may use the endpoints other than the probes. */
+  readonly allow: readonly PrincipalPattern[];
+}
+
+/**
+ * The TLS side of the admin listener from the config, or undefined on loopback (plain HTTP).
+ * Warns when nobody is allowed: only the probes are served then.
+ */
+export function adminTlsFor(config: Pick<SidecarConfig, 'admin' | 'identity'>, identity: WorkloadIdentity): AdminTls | undefined {
+  if (isLoopbackHost(config.admin.listen.host)) return undefined;
+  if (config.admin.allow.length === 0) {
+    log.warn('admin.listen is not loopback and admin.allow is empty: only /healthz and /readyz are served', { listen: config.admin.listen.host });
+  }
+  return { identity, trustDomain: config.identity.trustDomain, allow: parseAdminAllow(config.admin.allow) };
+}
+
+const MAX_CONNECTIONS = 256;
+const TIMEOUT_MS = 10_000;
+
+export async function startAdminServer(listen: HostPort, state: AdminState, tls?: AdminTls): Promise<AdminServer> {
+  const routes = adminRoutes(state);
+  const mtlsRequired = !isLoopbackHost(listen.host);
+  if (mtlsRequired && tls === undefined) throw new Error(`admin.listen ${listen.host} is not loopback: the admin listener needs the workload identity for mTLS`);
+  const peers = new WeakMap<object, PeerIdentity>();
+  const peerOf = (req: IncomingMessage): PeerIdentity => {
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted !== true || tls === undefined) return PLAINTEXT_PEER;
+    let peer = peers.get(socket);
+    if (peer === undefined) {
+      peer = peerIdentityFromSocket(socket, tls.trustDomain);
+      peers.set(socket, peer);
     }
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
+    return peer;
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin');
+    } catch {
+      return sendText(res, 400, 'bad request\n');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    const route = routes.get(url.pathname);
+    if (route === undefined) return sendText(res, 404, 'not found\n');
+    if (mtlsRequired && route.open !== true) {
+      const denial = checkAdminAccess(peerOf(req), tls!.allow);
+      if (denial !== undefined) return sendText(res, denial.status, denial.message);
+    }
+    try {
+      route.handle(req, res, url);
+    } catch (err) {
+      log.error('admin endpoint failed', { path: url.pathname, error: String(err) });
+      sendText(res, 500, 'internal error\n');
+    }
+  };
+
+  const harden = (server: http.Server): http.Server => {
+    server.headersTimeout = TIMEOUT_MS;
+    server.requestTimeout = TIMEOUT_MS;
+    server.on('clientError', (_err, socket) => socket.destroy());
+    return server;
+  };
+  const plain = harden(http.createServer(onRequest));
+  let secure: https.Server | undefined;
+  let front: net.Server = plain;
+  const sniffing = new Set<net.Socket>();
+  if (mtlsRequired && tls !== undefined) {
+    secure = harden(
+      https.createServer(
+        {
+          key: tls.identity.keyPem,
+          cert: tls.identity.certPem,
+          ca: tls.identity.caPem,
+          // Asked for, checked per request: the probes are served without one.
+          requestCert: true,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
+          handshakeTimeout: TIMEOUT_MS,
+        },
+        onRequest,
+      ),
+    ) as https.Server;
+    secure.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug('admin TLS handshake refused', { error: err.code ?? err.message }));
+    const https1 = secure;
+    front = net.createServer((socket) => sniff(socket, sniffing, https1, plain));
+  }
+  front.maxConnections = MAX_CONNECTIONS;
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
+    front.once('error', reject);
+    front.listen(listen.port, listen.host, () => {
+      front.off('error', reject);
+      resolve();
+    });
   });
+  front.on('error', (err) => log.error('admin listener error', { error: String(err) }));
+
   return {
-    address: server.address() as AddressInfo,
+    address: front.address() as AddressInfo,
+    mtlsRequired,
+    setIdentity(identity) {
+      secure?.setSecureContext({ key: identity.keyPem, cert: identity.certPem, ca: identity.caPem, minVersion: 'TLSv1.2' });
+    },
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        front.close(() => resolve());
+        for (const s of sniffing) s.destroy();
+        plain.closeAllConnections();
+        secure?.closeAllConnections();
       }),
   };
 }
 
-function send(res: http.ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-/** `value` may be a promise (a view the primary asks a worker for). */
-function sendJson(res: http.ServerResponse, value: unknown): void {
-  Promise.resolve(value).then(
-    (v) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(v, null, 2) + '\n');
-    },
-    (err: unknown) => send(res, 500, `failed: ${String(err)}\n`),
-  );
+// A TLS record starts with 0x16 (handshake); anything else is plaintext HTTP/1.1.
+function sniff(socket: net.Socket, pending: Set<net.Socket>, tls: net.Server, plain: net.Server): void {
+  pending.add(socket);
+  socket.setTimeout(TIMEOUT_MS, () => socket.destroy());
+  socket.once('error', () => socket.destroy());
+  socket.once('close', () => pending.delete(socket));
+  socket.once('data', (chunk: Buffer) => {
+    pending.delete(socket);
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(chunk);
+    const target = chunk[0] === 0x16 ? tls : plain;
+    target.emit('connection', socket);
+    // The HTTP server reads through its own parser and leaves the socket paused.
+    if (target === plain) socket.resume();
+  });
 }

@@ -17,6 +17,9 @@ commands:
   certs init|issue ...     development CA and SPIFFE workload certificates
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
   injector --config FILE   run the mutating admission webhook that injects the sidecar
+  tap --admin URL [--method M] [--principal P] [--decision D] [--json]
+                           print a sidecar's calls as they end
+  top --admin URL [--once] a live table of a sidecar's calls per method
   audit verify FILE...     check the audit log's hash chain (first broken record as FILE:LINE)
   report --admin URL...    compliance report (HTML, JSON or Markdown) of running sidecars
   version                  versions of meshward, Node.js and the dependencies (also --version)
@@ -31,6 +34,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   catalog: async (argv) => (await import('./catalog.js')).runCatalogCommand(argv),
   inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
+  tap: async (argv) => (await import('./tap.js')).runTapCommand(argv),
+  top: async (argv) => (await import('./top.js')).runTopCommand(argv),
   audit: async (argv) => (await import('./audit.js')).runAuditCommand(argv),
   report: async (argv) => (await import('./report.js')).runReportCommand(argv),
   version: async (argv) => (await import('./version.js')).runVersionCommand(argv),

@@ -9,13 +9,14 @@ import type { AdminState } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
 import type { SidecarOptions } from '../main.js';
 import type { LeaseGrant, LeaseRequest } from '../ratelimit/token-broker.js';
+import { TapRelay, type TapBatch } from '../tap/tap-relay.js';
 import type { AuditRecord, AuditSink } from '../telemetry/audit-log.js';
 
 /** Environment variable naming a worker's place: "slot/count", e.g. "2/4". */
 export const WORKER_ENV = 'MESHWARD_WORKER';
 
 /** What the primary may ask a worker for. */
-export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'catalog';
+export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'overview' | 'refusals' | 'catalog';
 
 /** Worker → primary. */
 export type FromWorker =
@@ -24,12 +25,15 @@ export type FromWorker =
   | { readonly mw: 'lease'; readonly id: number; readonly req: LeaseRequest }
   /** Audit records in the order decided; `dropped`: records this worker dropped before them (queue full). */
   | { readonly mw: 'audit'; readonly records: readonly AuditRecord[]; readonly dropped: number }
-  | { readonly mw: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: string };
+  | { readonly mw: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: string }
+  | { readonly mw: 'tap-events'; readonly batch: TapBatch };
 
 /** Primary → worker. */
 export type ToWorker =
   | { readonly mw: 'reply'; readonly id: number; readonly value: unknown }
-  | { readonly mw: 'view'; readonly id: number; readonly what: WorkerView };
+  | { readonly mw: 'view'; readonly id: number; readonly what: WorkerView }
+  /** Relay every call to the primary (it has /tap subscribers), or stop. Answered with a reply. */
+  | { readonly mw: 'tap'; readonly id: number; readonly on: boolean };
 
 /** A lease unanswered this long is refused (fail closed); the primary answers in well under 1 ms. */
 const LEASE_TIMEOUT_MS = 500;
@@ -77,20 +81,37 @@ async function answer(id: number, what: WorkerView): Promise<void> {
   const state = adminState;
   try {
     if (state === undefined) throw new Error('not started');
-    const value =
-      what === 'metrics'
-        ? await state.metrics?.()
-        : what === 'config'
-          ? await state.config()
-          : what === 'policyRules'
-            ? await state.policyRules?.()
-            : what === 'catalog'
-              ? await state.views?.['/catalog']?.()
-              : await state.policies();
+    const views: Record<WorkerView, () => unknown> = {
+      metrics: () => state.metrics?.(),
+      config: () => state.config(),
+      policies: () => state.policies(),
+      policyRules: () => state.policyRules?.(),
+      overview: () => state.overview?.(),
+      refusals: () => state.refusals?.(),
+      catalog: () => state.views?.['/catalog']?.(),
+    };
+    const value = await views[what]();
     send({ mw: 'reply', id, value });
   } catch (err) {
     send({ mw: 'reply', id, error: String(err) });
   }
+}
+
+let relay: TapRelay | undefined;
+
+/** The primary has /tap subscribers (or no longer has): relay this worker's calls to it, or stop. */
+function switchTap(id: number, on: boolean): void {
+  const tap = adminState?.tap;
+  if (on && relay === undefined && tap !== undefined) {
+    relay = new TapRelay(tap, (batch, done) => {
+      if (!process.connected || process.send === undefined) return false;
+      return process.send({ mw: 'tap-events', batch } satisfies FromWorker, undefined, {}, () => done());
+    });
+  } else if (!on) {
+    relay?.close();
+    relay = undefined;
+  }
+  send({ mw: 'reply', id });
 }
 
 let listening = false;
@@ -100,6 +121,7 @@ function listen(): void {
   process.on('message', (msg: ToWorker) => {
     if (msg?.mw === 'reply') pending.get(msg.id)?.(msg.value);
     else if (msg?.mw === 'view') void answer(msg.id, msg.what);
+    else if (msg?.mw === 'tap') switchTap(msg.id, msg.on);
   });
 }
 
@@ -119,7 +141,16 @@ export function workerSidecarOptions(count: number, slot: number): SidecarOption
     serveAdmin: async (state) => {
       adminState = state;
       const none: AddressInfo = { address: '', family: 'IPv4', port: 0 };
-      return { address: none, close: async () => void (adminState = undefined) };
+      return {
+        address: none,
+        mtlsRequired: false,
+        setIdentity: () => undefined,
+        close: async () => {
+          relay?.close();
+          relay = undefined;
+          adminState = undefined;
+        },
+      };
     },
     workers: {
       count,

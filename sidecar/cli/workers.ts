@@ -6,11 +6,17 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { startAdminServer } from '../admin/admin-server.js';
+import { isLoopbackHost } from '../admin/admin-access.js';
+import { adminTlsFor, startAdminServer } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { mergeCatalogViews } from '../catalog/catalog-merge.js';
 import type { CatalogView } from '../catalog/catalog-view.js';
 import { log } from '../core/log.js';
+import { IdentityStore } from '../identity/identity-store.js';
+import { TapHub } from '../tap/tap-hub.js';
+import { renderTapMetrics } from '../tap/tap-metrics.js';
+import { TapFanIn } from '../tap/tap-relay.js';
+import type { TapEvent } from '../tap/tap-event.js';
 import { openAuditLog, type AuditLog } from '../telemetry/audit-log.js';
 import { TokenBroker } from '../ratelimit/token-broker.js';
 import { renderSingle } from '../telemetry/metric-family.js';
@@ -27,6 +33,10 @@ const VIEW_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 10_000;
 /** Caller keys per limit in the broker: as ratelimit/limits.ts MAX_KEYS_PER_RULE. */
 const MAX_KEYS_PER_LIMIT = 10_000;
+/** Refusals /refusals shows (the newest of all workers'). */
+const MAX_REFUSALS = 50;
+/** Slot of the primary's own series in the merged /metrics (workers are 1..N). */
+const PRIMARY_METRICS_SLOT = 0;
 
 interface Slot {
   /** 1..N; a restarted worker keeps its number. */
@@ -40,6 +50,7 @@ interface Slot {
 }
 
 type Reply = { value?: unknown; error?: string } | undefined;
+type Question = { readonly mw: 'view'; readonly what: WorkerView } | { readonly mw: 'tap'; readonly on: boolean };
 
 export async function runWorkers(config: SidecarConfig, count: number): Promise<number> {
   cluster.schedulingPolicy = cluster.SCHED_RR; // the primary accepts, workers take turns: even spread
@@ -67,7 +78,8 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
   let onFatal: (code: number) => void = () => undefined;
   const exited = new Map<Worker, Promise<number | null>>();
 
-  const ask = (slot: Slot, what: WorkerView): Promise<{ id: number; reply: Reply }> => {
+  const ask = (slot: Slot, what: WorkerView): Promise<{ id: number; reply: Reply }> => question(slot, { mw: 'view', what });
+  const question = (slot: Slot, q: Question): Promise<{ id: number; reply: Reply }> => {
     const worker = slot.worker;
     const id = nextId++;
     return new Promise((resolve) => {
@@ -78,7 +90,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
         resolve({ id, reply });
       };
       replies.set(id, settle);
-      if (worker === undefined || !send(worker, { mw: 'view', id, what })) settle(undefined);
+      if (worker === undefined || !send(worker, { ...q, id })) settle(undefined);
     });
   };
   const askAny = async (what: WorkerView): Promise<unknown> => {
@@ -101,14 +113,30 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     );
   };
   const readyCount = (): number => slots.filter((s) => s.state === 'ready').length;
+  // /tap and the dashboard (DESIGN §12): subscribers here, calls relayed by the workers while any.
+  const tap = new TapFanIn(new TapHub(), async (on) => {
+    await Promise.all(slots.filter((s) => s.state === 'ready').map((s) => question(s, { mw: 'tap', on })));
+  });
+  const refusals = async (): Promise<TapEvent[]> => {
+    const answers = await Promise.all(slots.filter((s) => s.state === 'ready').map((s) => ask(s, 'refusals')));
+    const all = answers.flatMap((a) => (Array.isArray(a.reply?.value) ? (a.reply.value as TapEvent[]) : []));
+    return all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, MAX_REFUSALS);
+  };
+  // Off loopback the admin listener serves TLS with the workload identity (rotated like the workers').
+  const identities = isLoopbackHost(config.admin.listen.host) ? undefined : new IdentityStore(config.identity);
 
   const admin = await startAdminServer(config.admin.listen, {
     notReadyReasons: () => (draining ? ['draining'] : readyCount() === 0 ? ['no worker ready'] : []),
     config: () => askAny('config'),
     policies: () => askAny('policies'),
     policyRules: () => askAny('policyRules'),
+    overview: async () => ({ ...((await askAny('overview')) as object), tap: tap.hub.stats }),
+    refusals,
+    tap,
     metrics: async () => {
       await refreshMetrics();
+      // The primary's tap subscribers, summed with the workers' relay drops.
+      merger.update(PRIMARY_METRICS_SLOT, renderTapMetrics(tap.hub.stats));
       return (
         merger.render() +
         renderSingle('meshward_workers', 'Worker processes ready to serve (config workers).', 'gauge', readyCount()) +
@@ -135,7 +163,9 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
         }));
       },
     },
-  });
+  }, identities === undefined ? undefined : adminTlsFor(config, identities.current));
+  identities?.onRotate((next) => admin.setIdentity(next));
+  identities?.watch();
 
   const fork = (slot: Slot): void => {
     const worker = cluster.fork({ [WORKER_ENV]: `${slot.n}/${count}` });
@@ -157,6 +187,9 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
       case 'reply':
         replies.get(msg.id)?.({ value: msg.value, error: msg.error });
         return;
+      case 'tap-events':
+        tap.receive(msg.batch);
+        return;
       case 'audit':
         audit.noteDropped(msg.dropped);
         for (const record of msg.records) audit.write({ ...record, worker: slot.n });
@@ -166,6 +199,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
         slot.state = 'ready';
         slot.inbound = msg.inbound;
         slot.outbound = msg.outbound;
+        if (tap.on) void question(slot, { mw: 'tap', on: true });
         if (started) log.info('worker ready', { worker: slot.n, pid: worker.process.pid });
         else if (slots.every((s) => s.state === 'ready')) onStartup(0);
         return;
@@ -212,6 +246,7 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
     const codes = await Promise.all(live.map((w) => exited.get(w)!));
     clearTimeout(kill);
     clearInterval(sweeper);
+    identities?.close();
     await audit.close();
     await admin.close();
     return codes.every((c) => c === 0);

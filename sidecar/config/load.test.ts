@@ -72,7 +72,7 @@ test('a minimal file gets every default', () => {
       },
       graphql: undefined,
     },
-    admin: { listen: { host: '127.0.0.1', port: 7000 } },
+    admin: { listen: { host: '127.0.0.1', port: 7000 }, allow: [] },
     policies: [],
     jwt: { providers: [] },
     rateLimit: { store: 'memory', redis: { url: 'redis://127.0.0.1:6379', failMode: 'closed', timeout: 50 } },
@@ -309,5 +309,18 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     if (typeof node.items === 'object' && node.items !== null) walk(node.items as Record<string, unknown>, `${path}/*`);
   };
   walk(json, '');
-  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/audit/hmacKeyFile', '/catalog/stateFile']);
+  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/telemetry/jaegerUrl', '/audit/hmacKeyFile', '/catalog/stateFile']);
+});
+
+test('admin.allow takes principal patterns; anything else names the entry', () => {
+  const config = parseConfig(MIN + 'admin:\n  listen: 0.0.0.0:7000\n  allow: ["spiffe://cluster.local/ns/ops/*", "spiffe://cluster.local/ns/web/sa/frontend"]\n', 'c.yaml');
+  assert.deepEqual(config.admin.allow, ['spiffe://cluster.local/ns/ops/*', 'spiffe://cluster.local/ns/web/sa/frontend']);
+  const problems = problemsOf(MIN + 'admin:\n  allow: [frontend]\n');
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /admin\/allow\/0.*frontend/);
+});
+
+test('telemetry.jaegerUrl is an http(s) URL', () => {
+  assert.equal(parseConfig(MIN + 'telemetry:\n  jaegerUrl: http://jaeger:16686\n', 'c.yaml').telemetry.jaegerUrl, 'http://jaeger:16686');
+  assert.match(problemsOf(MIN + 'telemetry:\n  jaegerUrl: jaeger\n')[0]!, /jaegerUrl/);
 });

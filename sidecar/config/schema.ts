@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url, type HostPort } from './fields.js';
 import { expected, expecting } from './issue-message.js';
+import { parsePrincipalPattern } from '../policy/patterns.js';
 
 export type { HostPort } from './fields.js';
 
@@ -143,6 +144,9 @@ export function createSidecarConfigSchema(baseDir: string) {
       .max(1)
       .optional()
       .meta({ default: 1, description: 'Parent-based sampling ratio. Else OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.' }),
+    jaegerUrl: url({ protocols: ['http:', 'https:'] })
+      .optional()
+      .meta({ description: "Jaeger's UI (e.g. http://jaeger.example:16686): the dashboard links trace ids to it." }),
   });
 
   // The API catalog (DESIGN §8): declarations, the undeclared-method filter, observations.
@@ -174,7 +178,18 @@ export function createSidecarConfigSchema(baseDir: string) {
     inbound,
     outbound: outbound.optional(),
     admin: z
-      .strictObject({ listen: hostPort({ listen: true }).prefault('127.0.0.1:7000').meta({ description: '/healthz, /readyz, /metrics, /config, /policies.' }) })
+      .strictObject({
+        listen: hostPort({ listen: true })
+          .prefault('127.0.0.1:7000')
+          .meta({ description: '/healthz, /readyz, /metrics, /config, /policies, /tap and the dashboard (docs/dashboard.md).' }),
+        allow: z
+          .array(principalPattern)
+          .prefault([])
+          .meta({
+            description:
+              'Who may use the admin endpoints when admin.listen is not loopback: SPIFFE IDs, prefixes ending in "/*", or "*" (mTLS required; /healthz and /readyz stay open).',
+          }),
+      })
       .prefault({}),
     policies: z.array(file).prefault([]).meta({ description: 'Policy files and folders; hot-reloaded.' }),
     jwt: z.strictObject({ providers: z.array(jwtProvider).prefault([]).superRefine(uniqueBy('name')).superRefine(uniqueBy('issuer')) }).prefault({}),
@@ -231,6 +246,12 @@ function distinctListeners(
     }
   });
 }
+
+/** A policy principal pattern (DESIGN §4), kept as written; admin.allow. */
+const principalPattern = z.string({ error: expecting('a SPIFFE ID, a prefix ending in "/*", or "*"') }).check((ctx) => {
+  const parsed = parsePrincipalPattern(ctx.value);
+  if (!parsed.ok) ctx.issues.push({ code: 'custom', message: `${parsed.error}; got ${JSON.stringify(ctx.value)}`, input: ctx.value });
+});
 
 /** Flags the second and later list items whose `key` repeats an earlier item's. */
 function uniqueBy<K extends string>(key: K) {

@@ -319,3 +319,13 @@ test('the image version matches package.json and the chart appVersion', () => {
   assert.equal(MESHWARD_VERSION, pkg.version);
   assert.equal(chart.appVersion, pkg.version);
 });
+
+test('adminAllow: who may use the injected sidecar admin endpoints over mTLS (DESIGN §12)', () => {
+  const none = sidecarConfigOf(inject(appPod()).pod);
+  assert.deepEqual(none.config.admin.allow, [], 'nobody by default: only the probes are open off loopback');
+  const ops = injectionOptionsSchema.parse({ adminAllow: ['spiffe://cluster.local/ns/monitoring/*'] });
+  const config = sidecarConfigOf(inject(appPod(), ops).pod).config;
+  assert.deepEqual(config.admin.allow, ['spiffe://cluster.local/ns/monitoring/*']);
+  assert.equal(config.admin.listen.host, '0.0.0.0');
+  assert.throws(() => injectionOptionsSchema.parse({ adminAllow: ['prometheus'] }), /adminAllow/);
+});

@@ -73,6 +73,15 @@ function sidecarSections() {
   });
 }
 
+/** The sidecar config's admin.allow (DESIGN §12), checked by the sidecar's own schema. */
+function adminAllow() {
+  const allow = createSidecarConfigSchema('/').shape.admin.unwrap().shape.allow;
+  return allow.meta({
+    description:
+      'admin.allow of every injected sidecar: who may use its admin endpoints other than /healthz and /readyz (mTLS; the admin port is on the pod IP).',
+  });
+}
+
 const resources = z.strictObject({
   requests: z.strictObject({ cpu: quantity.default('50m'), memory: quantity.default('64Mi') }).prefault({}),
   limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.default('256Mi') }).prefault({}),
@@ -99,6 +108,7 @@ export const injectionOptionsSchema = z.strictObject({
     .union([z.int().min(1).max(64), z.literal('auto')])
     .default(1)
     .meta({ description: 'Worker processes per sidecar (sidecar config `workers`); "auto" = one per CPU the container sees.' }),
+  adminAllow: adminAllow(),
   ports: z
     .strictObject({
       inbound: port.default(7443),

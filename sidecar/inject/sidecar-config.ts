@@ -41,9 +41,9 @@ export function sidecarConfigObject(settings: PodSettings, options: InjectionOpt
   if (settings.outboundRoutes.length > 0) {
     config.outbound = { listen: `127.0.0.1:${settings.ports.outbound}`, routes: settings.outboundRoutes.map((r) => ({ ...r })) };
   }
-  // The kubelet probes the admin port on the pod IP, so it cannot stay on loopback
-  // (README "Kubernetes": what the admin port exposes).
-  config.admin = { listen: `0.0.0.0:${settings.ports.admin}` };
+  // The kubelet probes the admin port on the pod IP, so it cannot stay on loopback; off
+  // loopback only the probes are open, the rest needs mTLS from admin.allow (DESIGN §12).
+  config.admin = { listen: `0.0.0.0:${settings.ports.admin}`, ...(options.adminAllow.length === 0 ? {} : { allow: [...options.adminAllow] }) };
   config.policies = [SIDECAR_PATHS.policiesDir];
   for (const key of SIDECAR_SECTIONS) {
     const section = options.sidecar[key];

@@ -81,6 +81,20 @@ test('declared methods are read from the catalog shapes a /catalog may use', () 
   assert.deepEqual(declaredMethods({ declared: { grpc: [{ method: 'a.S/M' }], graphql: [{ field: 'Query.me' }] } }), ['a.S/M']);
   assert.deepEqual(declaredMethods({ declared: { 'a.S/M': { deprecated: true } } }), ['a.S/M']);
   assert.equal(declaredMethods(undefined), undefined);
+  // The catalog view of DESIGN §8 as sidecar/catalog builds it: protocol, name, counts.
+  const s = sidecarSection(
+    snapshot({
+      catalog: {
+        declared: [{ protocol: 'grpc', name: 'a.S/M', deprecated: true }, { protocol: 'graphql', name: 'Query.me', deprecated: false }],
+        shadow: [{ protocol: 'grpc', name: 'x.S/Tried', calls: 3, refusedUndeclared: 3, lastSeen: null, callers: [] }],
+        zombie: [{ protocol: 'graphql', name: 'Query.me', deprecated: false, lastSeen: null }],
+        deprecatedInUse: [{ protocol: 'grpc', name: 'a.S/M', calls: 2, lastSeen: null, callers: [] }],
+      },
+    }),
+    NOW,
+  );
+  assert.deepEqual(s.coverage?.declared, ['a.S/M']);
+  assert.deepEqual(s.catalog, { shadow: [{ name: 'x.S/Tried', calls: 3, refused: 3 }], zombie: ['Query.me'], deprecatedInUse: ['a.S/M'] });
 });
 
 test('a strict sidecar with rules and rate limits has no findings; each weakness adds its own', () => {

@@ -172,7 +172,7 @@ function catalogFacts(catalog: unknown): CatalogFacts | undefined {
     shadow: shadowList.map((item) => {
       const o = obj(item);
       const num = (k: string): number | undefined => (typeof o?.[k] === 'number' ? (o[k] as number) : undefined);
-      return { name: typeof item === 'string' ? item : nameOf(o) ?? '?', calls: num('calls'), refused: num('refused') ?? num('refusedCalls') };
+      return { name: typeof item === 'string' ? item : nameOf(o) ?? '?', calls: num('calls'), refused: num('refusedUndeclared') ?? num('refused') };
     }),
     zombie: namesOf(c.zombie),
     deprecatedInUse: namesOf(c.deprecatedInUse),
