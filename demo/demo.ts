@@ -9,9 +9,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCertsCommand } from '../sidecar/cli/certs.js';
-import { adminClient, bidi, clientStream, closeAllClients, echoClient, ping, serverStream, unary } from '../integration/support/grpc-clients.js';
+import { adminClient, bidi, clientStream, closeAllClients, echoClient, ordersClient, ping, placeOrder, serverStream, unary } from '../integration/support/grpc-clients.js';
 import { JwksServer } from '../integration/support/jwks-server.js';
 import { grpcFrame, rawRequest } from '../integration/support/raw-h2.js';
+import { decodeStatusDetails } from '../integration/support/rpc-status.js';
 import { runMeshward, startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
 import { gql } from '../integration/support/graphql-client.js';
@@ -69,8 +70,9 @@ inbound:
   graphql: { path: /graphql, app: 127.0.0.1:${shop.port}, schemaFile: ${JSON.stringify(SHOP_SCHEMA_FILE)} }
 admin:
   listen: 127.0.0.1:0
-policies: [${join(repoRoot, 'policies')}]
-catalog: { protos: [${JSON.stringify(join(repoRoot, 'proto', 'demo.proto'))}] }
+policies: [${join(repoRoot, 'policies')}, ${join(repoRoot, 'demo', 'policies')}]   # the examples, and Orders with validate: enforce
+catalog:
+  protos: [${join(repoRoot, 'proto')}]   # the services' .proto files: message validation reads their constraints
 jwt:
   providers:
     - name: corp
@@ -83,7 +85,9 @@ audit:
 `,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
-  const sidecar = await startSidecar(configFile);
+  // Readiness is awaited (bounded): loading the protos and compiling their validators takes a
+  // moment more on a busy machine.
+  const sidecar = await startSidecar(configFile, { timeoutMs: 30_000 });
   console.log(`   inbound (mTLS) ${sidecar.inbound}, admin http://${sidecar.admin}/readyz, app 127.0.0.1:${app.port}\n`);
 
   const rows: Row[] = [];
@@ -124,6 +128,19 @@ audit:
   const undeclared = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Debug', body: grpcFrame(Buffer.alloc(0)) });
   check('method not in catalog.protos (Echo/Debug)', 'UNIMPLEMENTED', statusName(Number(undeclared.headers['grpc-status'])));
   check('  refused calls reached the app', '0', String(app.calls.length - before));
+
+  // Message validation: Orders' requests carry protovalidate constraints (proto/demo.proto).
+  const orders = ordersClient(sidecar.inbound, caller, { expectServerId: APP_ID, servername: 'orders' });
+  const order = { orderId: 'o-1001', customer: 'ada', quantity: 2, shipping: { country: 'GB', city: 'London' }, items: [{ sku: 'tea', count: 2 }] };
+  const o1 = await placeOrder(orders, order);
+  check('Orders/PlaceOrder, a valid order (validate: enforce)', 'OK', statusName(o1.status));
+  const ordersBefore = app.calls.length;
+  const o2 = await placeOrder(orders, { ...order, orderId: 'x', shipping: undefined, items: [{ sku: '', count: 2 }] });
+  check('Orders/PlaceOrder, order_id too short, no address, empty sku', 'INVALID_ARGUMENT', statusName(o2.status));
+  const violations = decodeStatusDetails(o2.metadata['grpc-status-details-bin']).fieldViolations ?? [];
+  check('  BadRequest field violations', 'order_id,shipping,items[0].sku', violations.map((v) => v.field).join(','));
+  for (const v of violations) console.log(`   ${v.field}: ${v.description}`);
+  check('  refused order reached the app', '0', String(app.calls.length - ordersBefore));
 
   const gqlBefore = shop.documents().length;
   const q = (query: string, headers: Record<string, string> = {}) => gql(sidecar.inbound, { tls: caller, body: { query }, headers });

@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import {
   adminService,
   echoService,
+  ordersService,
+  type OrderReply,
+  type PlaceOrderRequest,
   type EchoReply,
   type EchoRequest,
   type PingReply,
@@ -35,6 +38,8 @@ export interface RecordedCall {
   status?: number;
   /** Set when grpc-js answered without running a handler (the app never saw a message). */
   unhandled?: 'unimplemented' | 'unsupported-media-type';
+  /** Orders calls: the request messages as the app decoded them (at most MAX_RECORDED_MESSAGES). */
+  messages?: PlaceOrderRequest[];
 }
 
 export interface EchoApp {
@@ -57,6 +62,7 @@ const MAX_STREAM_COUNT = 1_000_000;
 const MAX_PAYLOAD_SIZE = 16 * 1024 * 1024;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const CLOSE_GRACE_MS = 5_000;
+const MAX_RECORDED_MESSAGES = 100;
 // Added by the stream tap to the request headers so the handler finds its record; never recorded.
 const RECORD_HEADER = 'x-echo-app-record';
 
@@ -78,7 +84,7 @@ export async function startEchoApp(opts: EchoAppOptions = {}): Promise<EchoApp> 
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
   const handledPaths = new Set<string>(
-    [echoService, adminService].flatMap((svc) => Object.values(svc).map((m) => m.path)),
+    [echoService, adminService, ordersService].flatMap((svc) => Object.values(svc).map((m) => m.path)),
   );
 
   function record(rec: RecordedCall): string {
@@ -220,6 +226,33 @@ export async function startEchoApp(opts: EchoAppOptions = {}): Promise<EchoApp> 
       rec.received = 1;
       rec.sent = 1;
       finish(rec, grpc.status.OK, () => cb(null, { message: call.request.message, metadata: metadataMap(call.metadata) }));
+    },
+  });
+
+  // Orders: the app of message validation's examples; it records every order it decoded.
+  const keep = (rec: RecordedCall, req: PlaceOrderRequest): void => {
+    rec.received++;
+    rec.messages ??= [];
+    if (rec.messages.length < MAX_RECORDED_MESSAGES) rec.messages.push(req);
+  };
+  server.addService(ordersService, {
+    PlaceOrder: (call: grpc.ServerUnaryCall<PlaceOrderRequest, OrderReply>, cb: grpc.sendUnaryData<OrderReply>) => {
+      const rec = begin(call);
+      keep(rec, call.request);
+      rec.sent = 1;
+      finish(rec, grpc.status.OK, () => cb(null, { accepted: 1, orderIds: [call.request.orderId ?? ''] }));
+    },
+    ImportOrders: (call: grpc.ServerReadableStream<PlaceOrderRequest, OrderReply>, cb: grpc.sendUnaryData<OrderReply>) => {
+      const rec = begin(call);
+      const ids: string[] = [];
+      call.on('data', (req: PlaceOrderRequest) => {
+        keep(rec, req);
+        if (ids.length < MAX_RECORDED_MESSAGES) ids.push(req.orderId ?? '');
+      });
+      call.on('end', () => {
+        rec.sent = 1;
+        finish(rec, grpc.status.OK, () => cb(null, { accepted: rec.received, orderIds: ids }));
+      });
     },
   });
 

@@ -1,4 +1,4 @@
-// Loads proto/demo.proto once and exposes the Echo and Admin services: client
+// Loads proto/demo.proto once and exposes the Echo, Admin and Orders services: client
 // constructors for tests and service definitions for the demo app. Control path.
 
 import * as grpc from '@grpc/grpc-js';
@@ -51,8 +51,28 @@ export interface PingReply {
   metadata: Record<string, string>;
 }
 
+/** An order as a caller writes it (Orders carries protovalidate constraints; nothing here checks them). */
+export interface PlaceOrderRequest {
+  orderId?: string;
+  customer?: string;
+  quantity?: number;
+  shipping?: { country?: string; city?: string };
+  tags?: string[];
+  items?: { sku?: string; count?: number }[];
+  express?: boolean;
+  currency?: string;
+  total?: number;
+  note?: string;
+}
+
+export interface OrderReply {
+  accepted: number;
+  orderIds: string[];
+}
+
 export const ECHO_SERVICE = 'meshward.demo.v1.Echo';
 export const ADMIN_SERVICE = 'meshward.demo.v1.Admin';
+export const ORDERS_SERVICE = 'meshward.demo.v1.Orders';
 
 /** Full gRPC method paths, as they appear in `:path`. */
 export const methodPaths = {
@@ -61,6 +81,8 @@ export const methodPaths = {
   clientStream: `/${ECHO_SERVICE}/ClientStream`,
   bidi: `/${ECHO_SERVICE}/Bidi`,
   ping: `/${ADMIN_SERVICE}/Ping`,
+  placeOrder: `/${ORDERS_SERVICE}/PlaceOrder`,
+  importOrders: `/${ORDERS_SERVICE}/ImportOrders`,
 } as const;
 
 /** The Echo client; grpc-js also defines lower-camel aliases (`unary`, ...) which are left untyped. */
@@ -93,6 +115,20 @@ export interface AdminServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 }
 
+export interface OrdersServiceClient extends grpc.Client {
+  PlaceOrder(
+    req: PlaceOrderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<OrderReply>,
+  ): grpc.ClientUnaryCall;
+  ImportOrders(
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<OrderReply>,
+  ): grpc.ClientWritableStream<PlaceOrderRequest>;
+}
+
 export interface TypedClientConstructor<C extends grpc.Client> {
   new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ChannelOptions>): C;
   service: grpc.ServiceDefinition;
@@ -100,6 +136,8 @@ export interface TypedClientConstructor<C extends grpc.Client> {
 }
 
 export const demoPackageDefinition: protoLoader.PackageDefinition = protoLoader.loadSync(demoProtoPath, {
+  // buf/validate/validate.proto (imported for the constraints) is found under proto/.
+  includeDirs: [join(repoRoot, 'proto')],
   keepCase: false,
   longs: Number,
   enums: String,
@@ -122,11 +160,14 @@ function lookupService(fullName: string): grpc.ServiceClientConstructor {
 /** grpc-js client constructors, as `loadPackageDefinition` returns them. */
 export const echoClientConstructor: grpc.ServiceClientConstructor = lookupService(ECHO_SERVICE);
 export const adminClientConstructor: grpc.ServiceClientConstructor = lookupService(ADMIN_SERVICE);
+export const ordersClientConstructor: grpc.ServiceClientConstructor = lookupService(ORDERS_SERVICE);
 
 /** The same constructors, typed with the methods of demo.proto. */
 export const EchoClient = echoClientConstructor as unknown as TypedClientConstructor<EchoServiceClient>;
 export const AdminClient = adminClientConstructor as unknown as TypedClientConstructor<AdminServiceClient>;
+export const OrdersClient = ordersClientConstructor as unknown as TypedClientConstructor<OrdersServiceClient>;
 
 /** Service definitions for `server.addService`. */
 export const echoService: grpc.ServiceDefinition = echoClientConstructor.service;
 export const adminService: grpc.ServiceDefinition = adminClientConstructor.service;
+export const ordersService: grpc.ServiceDefinition = ordersClientConstructor.service;

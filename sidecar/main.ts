@@ -14,6 +14,7 @@ import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { describeRules } from './policy/describe-rule.js';
 import { PolicyStore } from './policy/policy-store.js';
+import { validationProblems } from './validation/validation-problems.js';
 import { GrpcForwarder } from './proxy/grpc-forwarder.js';
 import { createInboundPipeline } from './proxy/inbound-pipeline.js';
 import { startInboundListener, type InboundListener } from './proxy/inbound-listener.js';
@@ -61,10 +62,8 @@ export interface SidecarOptions {
   readonly audit?: AuditSink & { close?(): Promise<void> };
 }
 
-
 /** Throws PolicyLoadError for invalid policies (exit 2), other errors for the rest (exit 1). */
 export async function startSidecar(config: SidecarConfig, opts: SidecarOptions = {}): Promise<RunningSidecar> {
-  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name));
   const identities = new IdentityStore(config.identity);
   const identity = identities.current;
   // GraphQL (graphql-js loaded only when configured): the app's schema, loaded before anything
@@ -78,6 +77,26 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     catalogSources.protos.length > 0 || catalogSources.graphqlSchemaFile !== undefined
       ? await (await import('./catalog/declarations.js')).openDeclarations(catalogSources)
       : undefined;
+  // Message validation (DESIGN §9; protovalidate loaded only with catalog.protos): policies are
+  // checked against the declarations, so a `validate` rule naming an undeclared method is refused.
+  const validation =
+    declarations !== undefined && declarations.current.grpcDeclared
+      ? new (await import('./validation/message-validation.js')).MessageValidation(declarations)
+      : undefined;
+  const policies = new PolicyStore(config.policies, config.jwt.providers.map((p) => p.name), (docs) => validationProblems(docs, validation?.compiled()));
+  if (validation !== undefined) {
+    validation.prepare(policies.current);
+    policies.onReload((result) => {
+      if (result === 'ok') validation.prepare(policies.current);
+    });
+    // New protos: the policies are checked again (a reload that fails keeps the old ones and
+    // reports why in /policies) and the validators compiled for the new descriptors.
+    declarations!.onReload((result) => {
+      if (result !== 'ok') return;
+      policies.reload();
+      validation.prepare(policies.current);
+    });
+  }
   const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
   const audit = opts.audit ?? localAudit!;
   const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
@@ -156,6 +175,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     undeclared: catalog.filter,
     policies,
     limits: limits.filter,
+    validation: validation?.filter(),
     observers: inboundObservers,
     forwarder: new GrpcForwarder(pool, identity.spiffeId),
   });

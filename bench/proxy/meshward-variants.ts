@@ -3,7 +3,11 @@
 // run; delete `pending` when its feature lands.
 
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BenchEnv } from './targets.js';
+
+/** The benchmark method's declaration, with a constraint on its request. */
+const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.url));
 
 export interface MeshwardVariant {
   readonly name: string;
@@ -14,6 +18,8 @@ export interface MeshwardVariant {
   readonly rbacRules: 0 | 1000;
   /** A memory rate limit on the benchmark's rule (never refuses at benchmark rates). */
   readonly rateLimit?: boolean;
+  /** Message validation on the benchmark's rule (`validate: enforce`, catalog.protos = bench.proto). */
+  readonly validate?: boolean;
   /** Parent-based trace sampling ratio, spans exported over OTLP/HTTP to a sink. */
   readonly tracingSampling?: number;
   /** Config `workers` (default 1): the primary and every worker are charged to the target. */
@@ -43,6 +49,8 @@ export const MESHWARD_VARIANTS: readonly MeshwardVariant[] = [
     rateLimit: true,
   },
   REALISTIC,
+  // Issue 17: every request message decoded and checked with protovalidate before it is relayed.
+  { name: 'meshward-rbac-validate', label: 'meshward, + message validation (protovalidate)', allowAnyAuthenticated: false, rbacRules: 1000, validate: true },
   // Issue 20: the same, while one client follows /tap (meshward tap, top or the dashboard).
   { ...REALISTIC, name: 'meshward-realistic-tap', label: 'meshward, realistic + one /tap subscriber', tapSubscriber: true },
   // Issue 9 item 5: the same sidecar as 2 worker processes (primary + 2), 1 vs 2 in one run.
@@ -54,6 +62,7 @@ export function sidecarExtraYaml(env: BenchEnv, name: string, variant: MeshwardV
   const lines = [`audit:`, `  file: ${JSON.stringify(join(env.dir, `${name}-audit.log`))}`];
   if (policyDir !== undefined) lines.push(`policies: [${JSON.stringify(policyDir)}]`);
   if (variant.rateLimit) lines.push('rateLimit:', '  store: memory');
+  if (variant.validate && policyDir !== undefined) lines.push('catalog:', `  protos: [${JSON.stringify(BENCH_PROTO)}]`);
   if (variant.tracingSampling !== undefined) {
     if (env.otlpEndpoint === undefined) throw new Error(`${name}: tracing needs the OTLP sink`);
     lines.push('telemetry:', `  serviceName: ${name}`, `  otlp: { endpoint: ${JSON.stringify(env.otlpEndpoint)}, protocol: http/protobuf }`, `  sampling: ${variant.tracingSampling}`);

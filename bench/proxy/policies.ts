@@ -14,6 +14,8 @@ export interface BenchPolicyOptions {
   readonly caller: string;
   /** A memory rate limit on the benchmark rule, high enough never to refuse. */
   readonly rateLimit: boolean;
+  /** `validate: enforce` on the benchmark rule (message validation). */
+  readonly validate?: boolean;
 }
 
 const service = (i: number): string => `bench.s${i}.v1.Service${i}`;
@@ -35,7 +37,8 @@ function fillerRules(i: number): string[] {
 
 /** The benchmark service's five rules; the exact one decides the benchmark's calls. */
 function benchRules(opts: BenchPolicyOptions): string[] {
-  const limit = opts.rateLimit ? ', rateLimit: { requests: 1000000, per: 1s, burst: 100000, by: principal }' : '';
+  const limit =
+    (opts.rateLimit ? ', rateLimit: { requests: 1000000, per: 1s, burst: 100000, by: principal }' : '') + (opts.validate === true ? ', validate: enforce' : '');
   const deny = `deny: [{ principals: ["spiffe://cluster.local/ns/sandbox/*"] }]`;
   return [
     `{ methods: ["${BENCH_METHOD}"], allow: [{ principals: ["${opts.caller}", "spiffe://cluster.local/ns/ops/*"] }], ${deny}${limit} }`,

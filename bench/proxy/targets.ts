@@ -69,7 +69,7 @@ export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
 
 async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pids: number[]; port: number; stop(): Promise<void> }> {
   const policyDir =
-    variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true });
+    variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true, validate: variant.validate === true });
   const config = await writeSidecarConfig(env.dir, {
     fileName: `${name}.yaml`,
     appPort: env.appPort,

@@ -6,6 +6,10 @@ import type { PeerCertificate } from 'node:tls';
 import {
   AdminClient,
   EchoClient,
+  OrdersClient,
+  type OrderReply,
+  type OrdersServiceClient,
+  type PlaceOrderRequest,
   type AdminServiceClient,
   type EchoReply,
   type EchoRequestInput,
@@ -103,6 +107,12 @@ export function adminClient(target: string, creds: ClientCreds, opts: ClientOpti
   return client;
 }
 
+export function ordersClient(target: string, creds: ClientCreds, opts: ClientOptions = {}): OrdersServiceClient {
+  const client = new OrdersClient(target, channelCredentials(creds, opts.expectServerId), channelOptions(opts));
+  openClients.add(client);
+  return client;
+}
+
 /** Closes every client made by this module (call from `after`). */
 export function closeAllClients(): void {
   for (const client of openClients) client.close();
@@ -177,6 +187,15 @@ export function ping(client: AdminServiceClient, req: Partial<PingRequest> = {},
   return unaryLike<PingReply>((md, co, cb) => client.Ping(req, md, co, cb), opts);
 }
 
+export function placeOrder(client: OrdersServiceClient, req: PlaceOrderRequest, opts: CallOptions = {}): Promise<CallResult<OrderReply>> {
+  return unaryLike<OrderReply>((md, co, cb) => client.PlaceOrder(req, md, co, cb), opts);
+}
+
+/** Writes `orders` (honouring backpressure), half-closes, and returns the single reply. */
+export function importOrders(client: OrdersServiceClient, orders: PlaceOrderRequest[], opts: CallOptions = {}): Promise<CallResult<OrderReply>> {
+  return unaryLike<OrderReply>((md, co, cb) => client.ImportOrders(md, co, cb), opts, (call) => void writeAll(call, orders));
+}
+
 /** Writes `reqs` (honouring backpressure), half-closes, and returns the single reply. */
 export function clientStream(
   client: EchoServiceClient,
@@ -215,7 +234,7 @@ export function bidi(client: EchoServiceClient, reqs: EchoRequestInput[], opts: 
   return result;
 }
 
-async function writeAll(call: grpc.ClientWritableStream<EchoRequestInput>, reqs: EchoRequestInput[]): Promise<void> {
+async function writeAll<T>(call: grpc.ClientWritableStream<T>, reqs: T[]): Promise<void> {
   for (const req of reqs) {
     if (call.destroyed || call.writableEnded) return;
     if (!call.write(req)) {

@@ -1,4 +1,4 @@
-// Decodes `grpc-status-details-bin` (a google.rpc.Status with RetryInfo / QuotaFailure) with
+// Decodes `grpc-status-details-bin` (a google.rpc.Status with RetryInfo / QuotaFailure / BadRequest) with
 // protobufjs and the .proto files meshward ships: an encoder-independent check. Test support.
 
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ export interface DecodedStatus {
   retryDelayMs?: number;
   /** QuotaFailure.violations, if present. */
   violations?: Array<{ subject: string; description: string }>;
+  /** BadRequest.field_violations, if present. */
+  fieldViolations?: Array<{ field: string; description: string }>;
   /** Type URLs of every detail, in order. */
   types: string[];
 }
@@ -24,6 +26,7 @@ function types() {
     Status: root.lookupType('google.rpc.Status'),
     RetryInfo: root.lookupType('google.rpc.RetryInfo'),
     QuotaFailure: root.lookupType('google.rpc.QuotaFailure'),
+    BadRequest: root.lookupType('google.rpc.BadRequest'),
   };
 }
 
@@ -44,6 +47,8 @@ export function decodeStatusDetails(value: string | string[] | undefined): Decod
       out.retryDelayMs = (r.retryDelay?.seconds ?? 0) * 1000 + (r.retryDelay?.nanos ?? 0) / 1e6;
     } else if (d.type_url === 'type.googleapis.com/google.rpc.QuotaFailure') {
       out.violations = (t.QuotaFailure.toObject(t.QuotaFailure.decode(d.value), { defaults: true }) as { violations: DecodedStatus['violations'] }).violations;
+    } else if (d.type_url === 'type.googleapis.com/google.rpc.BadRequest') {
+      out.fieldViolations = (t.BadRequest.toObject(t.BadRequest.decode(d.value), { defaults: true }) as { fieldViolations: DecodedStatus['fieldViolations'] }).fieldViolations;
     }
   }
   return out;

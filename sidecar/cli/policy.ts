@@ -12,11 +12,13 @@ import { SchemaStore } from '../graphql/schema-store.js';
 import { parseGrpcPath } from '../grpc/path.js';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import { compilePolicies } from '../policy/compile.js';
-import { listPolicyFiles, loadPolicySources } from '../policy/load.js';
+import { listPolicyFiles, loadPolicySources, type LoadOptions } from '../policy/load.js';
 import type { CallFacts, CompiledMethodRule, Explanation, PolicySnapshot } from '../policy/model.js';
 import { describeDecision, displayPath, runPolicyTestFile } from '../policy/policy-test.js';
 import { principalsOutsideTrustDomain } from '../policy/trust-domain-check.js';
 import { describeLimits } from '../policy/describe-rule.js';
+import type { CompiledDescriptors } from '../validation/compiled-descriptors.js';
+import { validationProblems } from '../validation/validation-problems.js';
 
 export interface PolicyIo {
   out: (line: string) => void;
@@ -31,19 +33,22 @@ const processIo: PolicyIo = {
 const USAGE = `Usage:
   meshward policy lint [--config FILE] PATH...
   meshward policy test PATH...
-  meshward policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
+  meshward policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON] [--message JSON]
   meshward policy explain --config FILE --graphql QUERY [--method /path] [--principal ID] [--jwt TOKEN | --claims JSON]
   meshward policy suggest (--admin URL... | --catalog FILE...) [--name NAME] [--out FILE]
 
 lint     validates policy files and folders (*.yaml, *.yml; folders are not recursive).
          Problems go to stderr as FILE:LINE:COL: /path: message. With --config, JWT
-         provider names are checked against the config, and PATH defaults to its policies.
+         provider names are checked against the config, \`validate\` rules against the
+         descriptors of its catalog.protos, and PATH defaults to its policies.
 test     runs PolicyTest files (or the *.yaml files of a folder): each case is a call
          and the decision it must get.
 explain  loads the sidecar config and its policies and prints the decision for a call:
          the pattern and rule that matched, every entry and the condition that failed.
          M is package.Service/Method (a leading "/" is accepted); no --principal means a
          plaintext caller. --jwt is decoded WITHOUT verification; --claims is a JSON payload.
+         --message is the request message as protobuf JSON: its protovalidate violations
+         are shown (the method's descriptors come from catalog.protos).
 suggest  writes a least-privilege policy (mode: audit) from the traffic sidecars observed
          (their GET /catalog): see docs/catalog.md.`;
 
@@ -58,9 +63,9 @@ export async function runPolicyCommand(argv: string[], io: PolicyIo = processIo)
       io.out(USAGE);
       return 0;
     }
-    if (sub === 'lint') return lint(rest, io);
+    if (sub === 'lint') return await lint(rest, io);
     if (sub === 'test') return test(rest, io);
-    if (sub === 'explain') return explain(rest, io);
+    if (sub === 'explain') return await explain(rest, io);
     if (sub === 'suggest') return await (await import('./policy-suggest.js')).runPolicySuggest(rest, io);
     throw new UsageError(sub === undefined ? 'missing subcommand (lint, test, explain or suggest)' : `unknown subcommand "${sub}"`);
   } catch (error) {
@@ -73,20 +78,25 @@ export async function runPolicyCommand(argv: string[], io: PolicyIo = processIo)
   }
 }
 
-function lint(args: string[], io: PolicyIo): number {
+async function lint(args: string[], io: PolicyIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { config: { type: 'string' } } });
   let paths: readonly string[] = positionals;
-  let providers: readonly string[] | undefined;
+  let options: LoadOptions = {};
   let trustDomain: string | undefined;
   if (values.config !== undefined) {
     const config = loadConfigOrReport(values.config, io);
     if (config === undefined) return 1;
-    providers = config.jwt.providers.map((p) => p.name);
+    const descriptors = await descriptorsOf(config, values.config, io);
+    if (descriptors === false) return 1;
+    options = { providers: config.jwt.providers.map((p) => p.name), moreProblems: (docs) => validationProblems(docs, descriptors) };
     trustDomain = config.identity.trustDomain;
     if (paths.length === 0) paths = config.policies.map(displayPath);
   }
   if (paths.length === 0) throw new UsageError('lint needs at least one PATH (or --config)');
-  const loaded = loadPolicySources(paths, providers === undefined ? {} : { providers });
+  const loaded = loadPolicySources(paths, options);
+  if (loaded.ok && options.moreProblems === undefined && loaded.policies.some((p) => p.value.spec.grpc.some((r) => r.validate !== undefined))) {
+    io.err('note: validate rules were not checked against descriptors (give --config to read its catalog.protos)');
+  }
   if (!loaded.ok) {
     for (const p of loaded.problems) io.err(p);
     io.err(`${count(loaded.problems.length, 'problem')} in ${paths.join(' ')}`);
@@ -142,7 +152,7 @@ function test(args: string[], io: PolicyIo): number {
   return failed === 0 && invalid === 0 ? 0 : 1;
 }
 
-function explain(args: string[], io: PolicyIo): number {
+async function explain(args: string[], io: PolicyIo): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -154,10 +164,14 @@ function explain(args: string[], io: PolicyIo): number {
       jwt: { type: 'string' },
       claims: { type: 'string' },
       graphql: { type: 'string' },
+      message: { type: 'string' },
     },
   });
   if (values.config === undefined) throw new UsageError('explain needs --config FILE');
-  if (values.graphql !== undefined) return explainGraphqlCommand(values.config, values.graphql, values, io);
+  if (values.graphql !== undefined) {
+    if (values.message !== undefined) throw new UsageError('--message is for gRPC calls, not with --graphql');
+    return explainGraphqlCommand(values.config, values.graphql, values, io);
+  }
   if (values.method === undefined) throw new UsageError('explain needs --method package.Service/Method');
   if (values.jwt !== undefined && values.claims !== undefined) throw new UsageError('give --jwt or --claims, not both');
   const method = parseGrpcPath(values.method.startsWith('/') ? values.method : `/${values.method}`);
@@ -172,7 +186,12 @@ function explain(args: string[], io: PolicyIo): number {
 
   const config = loadConfigOrReport(values.config, io);
   if (config === undefined) return 2;
-  const loaded = loadPolicySources(config.policies.map(displayPath), { providers: config.jwt.providers.map((p) => p.name) });
+  const descriptors = await descriptorsOf(config, values.config, io);
+  if (descriptors === false) return 2;
+  const loaded = loadPolicySources(config.policies.map(displayPath), {
+    providers: config.jwt.providers.map((p) => p.name),
+    moreProblems: (docs) => validationProblems(docs, descriptors),
+  });
   if (!loaded.ok) {
     io.err(`the policies of ${values.config} are invalid:`);
     for (const p of loaded.problems) io.err(p);
@@ -184,7 +203,32 @@ function explain(args: string[], io: PolicyIo): number {
   const facts: CallFacts = { method: method.fullName, principal: values.principal, jwt };
   const explanation = snapshot.explain(facts);
   for (const line of formatExplanation(explanation, snapshot, notes)) io.out(line);
-  return explanation.decision.decision === 'deny' ? 1 : 0;
+  let refused = false;
+  if (values.message !== undefined) {
+    const { explainMessage } = await import('../validation/explain-message.js');
+    const checked = explainMessage(descriptors, method.fullName, values.message, explanation.rule?.validate);
+    for (const line of checked.lines) io.out(line);
+    refused = checked.refused && explanation.decision.decision !== 'deny';
+    if (refused) io.out('verdict    DENY: the call is allowed, its message is refused (3 INVALID_ARGUMENT)');
+  }
+  return explanation.decision.decision === 'deny' || refused ? 1 : 0;
+}
+
+/**
+ * The compiled descriptors of the config's catalog.protos (undefined when it sets none), or
+ * false after reporting why they do not load.
+ */
+async function descriptorsOf(config: SidecarConfig, file: string, io: PolicyIo): Promise<CompiledDescriptors | undefined | false> {
+  if (config.catalog.protos.length === 0) return undefined;
+  const { loadDeclarations } = await import('../catalog/declarations.js');
+  const loaded = loadDeclarations({ protos: config.catalog.protos });
+  if (!loaded.ok) {
+    io.err(`the catalog.protos of ${file} are invalid:`);
+    for (const p of loaded.problems) io.err(p);
+    return false;
+  }
+  const { CompiledDescriptors } = await import('../validation/compiled-descriptors.js');
+  return new CompiledDescriptors(loaded.declarations);
 }
 
 /** `explain --graphql QUERY`: the endpoint is inbound.graphql.path, or `--method /path`. */

@@ -13,6 +13,8 @@ export const RejectCode = {
   MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
   /** The shared limit store (Redis) did not answer in time and `failMode` is closed. */
   LIMIT_STORE_UNAVAILABLE: 'LIMIT_STORE_UNAVAILABLE',
+  /** A request message that breaks its protovalidate constraints or does not decode (validation/, DESIGN §9). */
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   NO_ROUTE: 'NO_ROUTE',
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
@@ -69,6 +71,7 @@ export const wireReplies: Readonly<Record<RejectCode, WireReply>> = Object.freez
   HEADERS_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 431, message: 'request headers too large', graphqlCode: 'HEADERS_TOO_LARGE' },
   RATE_LIMITED: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 429, message: 'rate limit exceeded', graphqlCode: 'RATE_LIMITED' },
   MESSAGE_TOO_LARGE: { grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED, httpStatus: 413, message: 'message too large', graphqlCode: 'BODY_TOO_LARGE' },
+  INVALID_MESSAGE: { grpcStatus: GrpcStatus.INVALID_ARGUMENT, httpStatus: 400, message: 'invalid request', graphqlCode: 'BAD_REQUEST' },
   LIMIT_STORE_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'rate limit store unavailable', graphqlCode: 'LIMIT_STORE_UNAVAILABLE' },
   UPSTREAM_UNAVAILABLE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'upstream unavailable', graphqlCode: 'UPSTREAM_UNAVAILABLE' },
   NO_ROUTE: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'meshward: no outbound route for this authority', graphqlCode: 'NO_ROUTE' },

@@ -31,11 +31,28 @@ export interface Rejection {
   readonly retryAfterMs?: number;
   /** GraphQL replies: a short message for the caller instead of the code's generic one (never the query). */
   readonly graphqlMessage?: string;
+  /** Message validation: the ids of the constraints a request message broke (the audit record lists them). */
+  readonly constraints?: readonly string[];
 }
 
 /** A synchronous look at each request chunk before it is forwarded; a Rejection ends the call. */
 export interface ChunkGuard {
   check(chunk: Buffer): Rejection | undefined;
+}
+
+/**
+ * Holds each request message until it is complete and checked (message validation, DESIGN §9).
+ * Transport-neutral: request bytes in as they arrive, checked messages' original bytes out.
+ */
+export interface MessageGuard {
+  /** Whether the forward waits for the first message to pass before the app sees the call (not for bidi streams). */
+  readonly holdFirst: boolean;
+  /** Request messages that passed so far. */
+  readonly passed: number;
+  /** Takes request bytes; hands each complete message that passed to `release`; a Rejection ends the call. */
+  push(chunk: Buffer, release: (message: Buffer) => void): Rejection | undefined;
+  /** The caller finished sending: a message left incomplete is a refusal (an audit rule releases its bytes). */
+  end(release: (bytes: Buffer) => void): Rejection | undefined;
 }
 
 /** What every call has, whatever its protocol: what identity, authn, authz and the observers read. */
@@ -68,6 +85,8 @@ export interface CallInfo {
   auditedLimit?: Rejection | undefined;
   /** Set by the forwarder when meshward ends a call it had already forwarded (requestGuard refused a message). */
   lateRejection?: Rejection | undefined;
+  /** A request message check in audit mode that would have refused the call (it went on); recorded when the call ends. */
+  auditedMessage?: Rejection | undefined;
   /** GraphQL calls: the operation(s), once analyzed (graphql/graphql-guard.ts). */
   graphql?: GraphqlCallInfo | undefined;
 }
@@ -90,6 +109,8 @@ export interface CallContext extends CallInfo {
   readonly stream: ServerHttp2Stream;
   /** Set by the limits filter (ratelimit/): checks request chunks before the forwarder writes them (maxMessageBytes). */
   requestGuard?: ChunkGuard | undefined;
+  /** Set by the validation filter (validation/): request messages pass through it on their way to the app. */
+  messageGuard?: MessageGuard | undefined;
   /** Set by filters that shape the bytes (bandwidth): the forwarder pipes caller → these → app, in order. */
   requestTransforms?: readonly Transform[] | undefined;
   /** As requestTransforms, for app → caller. */

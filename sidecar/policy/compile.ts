@@ -19,6 +19,7 @@ import type {
   PolicySummary,
   PrincipalMatcher,
   RuleSource,
+  ValidateRule,
 } from './model.js';
 import { parseLimitKey, parseMethodPattern, parsePrincipalPattern, type MethodPattern, type Parsed } from './patterns.js';
 import type { GrpcPolicyRule, PolicyEntry } from './schema.js';
@@ -32,7 +33,7 @@ export interface CompileInput {
 }
 
 /** What a rule contributes to a compiled rule: its access lists, limits and bounds (gRPC rules have all of them). */
-type RuleSpec = Pick<GrpcPolicyRule, 'allow' | 'deny'> & Partial<Pick<GrpcPolicyRule, 'rateLimit' | 'concurrency' | 'bandwidth' | 'maxMessageBytes' | 'timeout'>>;
+type RuleSpec = Pick<GrpcPolicyRule, 'allow' | 'deny'> & Partial<Pick<GrpcPolicyRule, 'rateLimit' | 'concurrency' | 'bandwidth' | 'maxMessageBytes' | 'timeout' | 'validate'>>;
 
 export interface Contribution {
   readonly source: RuleSource;
@@ -195,8 +196,21 @@ export function compileMethodRule(pattern: MethodPattern, contributions: readonl
   );
   rule.maxMessageBytes = smallest(contributions.map((c) => c.rule.maxMessageBytes));
   rule.timeoutMs = smallest(contributions.map((c) => c.rule.timeout));
+  rule.validate = combineValidate(contributions);
   rule.noAllowMatch = decision(contributions[0]!.source.id, 'no_allow_match', 'PERMISSION_DENIED');
   return Object.freeze(rule);
+}
+
+/** Like a limit, every rule's validation applies: one enforcing rule (in an enforcing policy) makes it enforced. */
+function combineValidate(contributions: readonly Contribution[]): ValidateRule | undefined {
+  let audited: ValidateRule | undefined;
+  for (const c of contributions) {
+    const v = c.rule.validate;
+    if (v === undefined) continue;
+    if (v === 'enforce' && c.source.mode === 'enforce') return Object.freeze({ rule: c.source.id, mode: 'enforce' });
+    audited ??= Object.freeze({ rule: c.source.id, mode: 'audit' });
+  }
+  return audited;
 }
 
 const ANY_PEER: PrincipalMatcher = Object.freeze({ any: true, exact: new Set<string>(), prefixes: Object.freeze([]) });

@@ -17,6 +17,7 @@ export function describeLimits(rule: CompiledMethodRule): string {
   for (const l of rule.bandwidth) parts.push(`bandwidth ${l.bytesPerSecond} B/s by ${by(l.by)}${audit(l.mode)}`);
   if (rule.maxMessageBytes !== undefined) parts.push(`maxMessageBytes ${rule.maxMessageBytes}`);
   if (rule.timeoutMs !== undefined) parts.push(`timeout ${formatDuration(rule.timeoutMs)}`);
+  if (rule.validate !== undefined) parts.push(`validate ${rule.validate.mode}`);
   return parts.join('; ');
 }
 

@@ -39,6 +39,11 @@ export interface LoadOptions {
    * policy naming any other provider is invalid; when omitted, provider names are not checked.
    */
   readonly providers?: readonly string[];
+  /**
+   * Checks that need more than the policy files (message validation: the descriptors of
+   * catalog.protos); called with the documents that passed the schema.
+   */
+  readonly moreProblems?: (policies: readonly LoadedPolicy[]) => readonly string[];
 }
 
 export type LoadResult =
@@ -130,6 +135,7 @@ export function parsePolicySources(sources: readonly PolicySource[], options: Lo
   }
   // Only documents that passed the schema take part; their problems follow the files' own.
   problems.push(...crossDocumentProblems(policies, options));
+  if (options.moreProblems !== undefined) problems.push(...options.moreProblems(policies));
   if (problems.length > 0) return { ok: false, sources, problems: Object.freeze(problems) };
   return { ok: true, sources: Object.freeze([...sources]), policies: Object.freeze(policies) };
 }

@@ -111,6 +111,12 @@ export interface BandwidthRule {
   readonly by: LimitKey;
 }
 
+/** Message validation of a rule (DESIGN §9): which rule asked for it, and whether it refuses or records. */
+export interface ValidateRule {
+  readonly rule: string;
+  readonly mode: LimitMode;
+}
+
 /** A policy rule that contributes to a compiled rule. */
 export interface RuleSource {
   /** "orders:grpc[0]" */
@@ -141,6 +147,8 @@ export interface CompiledMethodRule {
   readonly maxMessageBytes: number | undefined;
   /** The smallest of the contributing rules' timeouts, in ms. */
   readonly timeoutMs: number | undefined;
+  /** Request-message validation (validation/): enforced if any enforcing rule asks for it; undefined = off. */
+  readonly validate: ValidateRule | undefined;
   /** The decision when no entry matches. */
   readonly noAllowMatch: Decision;
 }

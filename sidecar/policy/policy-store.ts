@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { watchFolders } from '../core/folder-watch.js';
 import { log } from '../core/log.js';
-import { listPolicyFiles, loadPolicySnapshot } from './load.js';
+import { listPolicyFiles, loadPolicySnapshot, type LoadOptions } from './load.js';
 import type { PolicySnapshot } from './model.js';
 
 export class PolicyLoadError extends Error {
@@ -35,12 +35,19 @@ export class PolicyStore {
   private stopWatching: (() => void) | undefined;
   private listeners: Array<(result: 'ok' | 'error' | 'unchanged') => void> = [];
 
-  /** Loads the policies now; throws PolicyLoadError when they are invalid (exit 2 at startup). */
+  private readonly options: LoadOptions;
+
+  /**
+   * Loads the policies now; throws PolicyLoadError when they are invalid (exit 2 at startup).
+   * `moreProblems`: checks against more than the files (message validation's descriptors).
+   */
   constructor(
     private readonly paths: readonly string[],
-    private readonly providers: readonly string[],
+    providers: readonly string[],
+    moreProblems?: LoadOptions['moreProblems'],
   ) {
-    const loaded = loadPolicySnapshot(paths, { providers });
+    this.options = { providers, moreProblems };
+    const loaded = loadPolicySnapshot(paths, this.options);
     if (!loaded.ok) throw new PolicyLoadError(loaded.problems);
     this.snapshot = loaded.snapshot;
   }
@@ -67,7 +74,7 @@ export class PolicyStore {
 
   /** Re-reads the files; publishes the new snapshot only when it is valid and different. */
   reload(): 'ok' | 'error' | 'unchanged' {
-    const loaded = loadPolicySnapshot(this.paths, { providers: this.providers });
+    const loaded = loadPolicySnapshot(this.paths, this.options);
     let result: 'ok' | 'error' | 'unchanged';
     if (!loaded.ok) {
       const problems = loaded.problems;

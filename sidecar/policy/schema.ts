@@ -163,6 +163,14 @@ const grpcRule = z.strictObject({
   bandwidth: bandwidth.optional(),
   maxMessageBytes: byteSize(1, 1024 ** 3).optional().meta({ description: 'Largest request message; default 4 MiB.' }),
   timeout: duration({ positive: true }).optional().meta({ description: "Upper bound on the caller's grpc-timeout." }),
+  validate: z
+    .enum(['enforce', 'audit'])
+    .optional()
+    .meta({
+      description:
+        'Check every request message against its protovalidate (buf.validate) constraints, with the descriptors of catalog.protos: ' +
+        'enforce refuses a violation (3 INVALID_ARGUMENT) before the app sees the message; audit forwards it and records audit_deny. Default: off.',
+    }),
 });
 
 const positiveLimit = z.int().min(1).max(1_000_000_000).optional();

@@ -1,6 +1,8 @@
 // Forwards one gRPC call to the app (data path), byte for byte: request and response
 // messages are piped (flow control end to end), metadata and trailers copied, the
-// deadline enforced, and cancellation or resets passed on in both directions.
+// deadline enforced, and cancellation or resets passed on in both directions. A call with a
+// message guard (message validation) relays only checked request messages, and unless it is
+// a bidi stream the app's stream opens once the first one passed (guarded-request.ts).
 
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable, Transform, Writable } from 'node:stream';
@@ -10,6 +12,7 @@ import type { CallContext, Rejection } from '../core/filter.js';
 import { discardRequestBody, grpcStatusTrailers, replyGrpc } from '../core/reply.js';
 import { formatGrpcTimeout } from '../grpc/timeout.js';
 import { AssertedHeaders, isAssertedHeader } from './asserted-headers.js';
+import { GuardedRequest } from './guarded-request.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -34,11 +37,41 @@ export class GrpcForwarder {
   forward(ctx: CallContext): void {
     const down = ctx.stream;
     if (down.closed || down.destroyed) return;
+    const guard = ctx.messageGuard;
+    if (guard === undefined) return this.open(ctx, undefined);
+    const request = new GuardedRequest(down, guard);
+    if (!guard.holdFirst) return this.open(ctx, request);
 
+    // Nothing reaches the app until the first request message passed: a refused one means the
+    // app never sees the call. The deadline runs meanwhile.
+    const timer = setTimeout(() => {
+      request.stop();
+      replyGrpc(down, DEADLINE);
+    }, Math.max(0, ctx.timeoutMs - (performance.now() - ctx.startedAt)));
+    const onClose = (): void => {
+      clearTimeout(timer);
+      request.stop();
+    };
+    down.once('close', onClose);
+    request.onRefuse = (refusal) => {
+      clearTimeout(timer);
+      ctx.lateRejection = ctx.rejection = refusal;
+      replyGrpc(down, refusal);
+    };
+    request.onFirst = () => {
+      clearTimeout(timer);
+      down.removeListener('close', onClose);
+      if (!down.closed && !down.destroyed) this.open(ctx, request);
+    };
+  }
+
+  private open(ctx: CallContext, request: GuardedRequest | undefined): void {
+    const down = ctx.stream;
     let up: ClientHttp2Stream;
     try {
       up = this.pool.request(this.requestHeaders(ctx));
     } catch {
+      request?.stop();
       replyGrpc(down, UNAVAILABLE);
       return;
     }
@@ -51,6 +84,7 @@ export class GrpcForwarder {
 
     function onDeadline(): void {
       settled = true;
+      request?.stop();
       up.close(NGHTTP2_CANCEL);
       if (!down.headersSent) return replyGrpc(down, DEADLINE);
       trailers = grpcStatusTrailers(RejectCode.DEADLINE_EXCEEDED);
@@ -65,6 +99,7 @@ export class GrpcForwarder {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      request?.stop();
       // Detach `down` from its request transforms first: destroying one it is piped into would
       // unpipe — and pause — `down` after the reply's discard resumed it, and a paused stream
       // never closes. Ending `up` makes the relay drop the chunk that broke the limit.
@@ -128,9 +163,16 @@ export class GrpcForwarder {
     // Caller cancelled or reset: stop the app's side too.
     down.on('close', () => {
       clearTimeout(timer);
+      request?.stop();
       if (!up.closed && !up.destroyed) up.close(down.rstCode && down.rstCode !== 0 ? down.rstCode : NGHTTP2_CANCEL);
       destroyTransforms(ctx);
     });
+    if (request !== undefined) {
+      // The message guard holds messages up to the same maxMessageBytes the size guard checks.
+      request.onRefuse = onLimit;
+      request.attach(sinkOf(ctx.requestTransforms, up, onLimit));
+      return;
+    }
     const guard = ctx.requestGuard;
     if (guard !== undefined) {
       // Registered before the relay's own 'data' listener: it sees each chunk first.
@@ -175,6 +217,20 @@ function pipeVia(src: Readable, transforms: readonly Transform[] | undefined, ds
   }
   relay(tail, dst);
   return tail;
+}
+
+/** Where request bytes go on their way to `dst`: the first transform (the rest piped on), or `dst` itself. */
+function sinkOf(transforms: readonly Transform[] | undefined, dst: Writable, onLimit: (r: Rejection) => void): Writable {
+  if (transforms === undefined || transforms.length === 0) return dst;
+  let tail: Readable = transforms[0]!;
+  transforms[0]!.once('error', () => onLimit(TRANSFORM_FAILED));
+  for (let i = 1; i < transforms.length; i++) {
+    const t = transforms[i]!;
+    t.once('error', () => onLimit(TRANSFORM_FAILED));
+    tail = tail.pipe(t);
+  }
+  relay(tail, dst);
+  return transforms[0]!;
 }
 
 /**

@@ -1,5 +1,5 @@
 // The inbound request path in one place (data path): the filter order, then the forward.
-//   grpc-request → identity → jwt-authn → undeclared (catalog) → authz → limits → forward
+//   grpc-request → identity → jwt-authn → undeclared (catalog) → authz → limits → validation → forward
 // Later filters (GraphQL guard) slot into `filters`; observers (audit, metrics, spans,
 // the limits' slot release) see every call.
 
@@ -22,6 +22,8 @@ export interface PipelineOptions {
   readonly policies: PolicyStore;
   /** Rate, concurrency, bandwidth and message-size limits (ratelimit/limits.ts); its observer goes in `observers`. */
   readonly limits: Filter;
+  /** Message validation (validation/, when catalog.protos is set): gives a call its request-message guard. */
+  readonly validation?: Filter | undefined;
   /** Audit log, metrics, spans...: called when a call starts, is decided, and ends. */
   readonly observers: readonly CallObserver[];
   readonly forwarder: GrpcForwarder;
@@ -35,6 +37,7 @@ export function createInboundPipeline(opts: PipelineOptions): StreamHandler {
     ...(opts.undeclared === undefined ? [] : [opts.undeclared]),
     authzFilter(opts.policies, opts.allowAnyAuthenticated),
     opts.limits,
+    ...(opts.validation === undefined ? [] : [opts.validation]),
   ];
   const { forwarder } = opts;
   return createPipeline({ filters, observers: opts.observers, maxTimeoutMs: opts.maxTimeoutMs, forward: (ctx) => forwarder.forward(ctx) });

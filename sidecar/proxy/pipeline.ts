@@ -58,10 +58,12 @@ export function createPipeline(spec: PipelineSpec): StreamHandler {
       trace: undefined,
       rejection: undefined,
       requestGuard: undefined,
+      messageGuard: undefined,
       requestTransforms: undefined,
       responseTransforms: undefined,
       auditedLimit: undefined,
       lateRejection: undefined,
+      auditedMessage: undefined,
     };
     for (const o of started) o.started!(ctx);
     if (ended.length > 0) stream.once('close', () => onClose(ctx));

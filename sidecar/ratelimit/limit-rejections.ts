@@ -4,7 +4,8 @@
 
 import { GrpcStatus, RejectCode, wireReplies } from '../core/codes.js';
 import type { Rejection } from '../core/filter.js';
-import type { ConcurrencyRule, RateLimitRule } from '../policy/model.js';
+import type { CompiledMethodRule, ConcurrencyRule, RateLimitRule } from '../policy/model.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './frame-size-guard.js';
 import { formatLimitKey } from './limit-key.js';
 import { statusDetailsHeader } from './status-details.js';
 
@@ -77,6 +78,25 @@ export function concurrencyRejection(rule: ConcurrencyRule, why: 'queue_full' | 
 /** A message over the limit: plain RESOURCE_EXHAUSTED (retrying the same message cannot help). */
 export function messageTooLargeRejection(maxBytes: number, rule: string | undefined): Rejection {
   return Object.freeze({ code: RejectCode.MESSAGE_TOO_LARGE, reason: LimitReason.MESSAGE_TOO_LARGE, rule, detail: `a request message is larger than ${maxBytes} bytes` });
+}
+
+const DEFAULT_SIZE_LIMIT = Object.freeze({ max: DEFAULT_MAX_MESSAGE_BYTES, tooLarge: messageTooLargeRejection(DEFAULT_MAX_MESSAGE_BYTES, undefined) });
+// Per compiled rule (per snapshot), built on first use.
+const sizeLimits = new WeakMap<CompiledMethodRule, { readonly max: number; readonly tooLarge: Rejection }>();
+
+/**
+ * The largest request message of a call under `rules`, and its refusal: shared by the
+ * message-size guard and message validation, which holds messages up to the same bound.
+ */
+export function messageSizeLimit(rules: CompiledMethodRule | undefined): { readonly max: number; readonly tooLarge: Rejection } {
+  // A rule whose policies are all in audit mode does not enforce its own size; gRPC's default still holds.
+  if (rules === undefined || rules.maxMessageBytes === undefined || rules.mode === 'audit') return DEFAULT_SIZE_LIMIT;
+  let limit = sizeLimits.get(rules);
+  if (limit === undefined) {
+    limit = Object.freeze({ max: rules.maxMessageBytes, tooLarge: messageTooLargeRejection(rules.maxMessageBytes, rules.sources[0]?.id) });
+    sizeLimits.set(rules, limit);
+  }
+  return limit;
 }
 
 export const STORE_UNAVAILABLE: Rejection = Object.freeze({

@@ -10,8 +10,8 @@ import type { CallObserver } from '../core/observer.js';
 import type { CompiledMethodRule, ConcurrencyRule, LimitMode, RateLimitRule } from '../policy/model.js';
 import { countRateLimitRejection } from '../telemetry/ratelimit-metrics.js';
 import type { ConcurrencyLimiter, Waiter } from './concurrency-limiter.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, FrameSizeGuard } from './frame-size-guard.js';
-import { concurrencyRejection, LimitReason, messageTooLargeRejection } from './limit-rejections.js';
+import { FrameSizeGuard } from './frame-size-guard.js';
+import { concurrencyRejection, LimitReason, messageSizeLimit } from './limit-rejections.js';
 import type { LimiterRegistry } from './limiter-registry.js';
 import type { TakeResult } from './memory-rate-limiter.js';
 
@@ -20,8 +20,6 @@ interface Hold {
   readonly slots: ConcurrencyLimiter[];
   waiter: Waiter | undefined;
 }
-
-const DEFAULT_TOO_LARGE = messageTooLargeRejection(DEFAULT_MAX_MESSAGE_BYTES, undefined);
 
 export interface LimitsHooks {
   readonly filter: Filter;
@@ -35,21 +33,8 @@ export interface LimitsHooks {
 
 export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
   const holds = new WeakMap<CallInfo, Hold>();
-  // Per compiled rule (per snapshot), built on first use: the size limit and its refusal.
-  const sizeLimits = new WeakMap<CompiledMethodRule, Rejection>();
   // Per concurrency rule: its two refusals.
   const queueRefusals = new WeakMap<ConcurrencyRule, { full: Rejection; timeout: Rejection }>();
-
-  function sizeLimit(rules: CompiledMethodRule | undefined): { max: number; tooLarge: Rejection } {
-    // A rule whose policies are all in audit mode does not enforce its own size; gRPC's default still holds.
-    if (rules === undefined || rules.maxMessageBytes === undefined || rules.mode === 'audit') return { max: DEFAULT_MAX_MESSAGE_BYTES, tooLarge: DEFAULT_TOO_LARGE };
-    let tooLarge = sizeLimits.get(rules);
-    if (tooLarge === undefined) {
-      tooLarge = messageTooLargeRejection(rules.maxMessageBytes, rules.sources[0]?.id);
-      sizeLimits.set(rules, tooLarge);
-    }
-    return { max: rules.maxMessageBytes, tooLarge };
-  }
 
   function refusals(rule: ConcurrencyRule): { full: Rejection; timeout: Rejection } {
     let r = queueRefusals.get(rule);
@@ -183,7 +168,7 @@ export function limitsFilter(registry: LimiterRegistry): LimitsHooks {
       name: 'limits',
       apply(ctx: CallContext): FilterResult | Promise<FilterResult> {
         const rules = ctx.decision?.rules;
-        const size = sizeLimit(rules);
+        const size = messageSizeLimit(rules);
         ctx.requestGuard = new FrameSizeGuard(size.max, size.tooLarge);
         if (rules === undefined || (rules.rateLimits.length === 0 && rules.concurrency.length === 0 && rules.bandwidth.length === 0)) return undefined;
         return rateLimits(ctx, rules, 0);

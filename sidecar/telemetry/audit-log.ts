@@ -32,6 +32,8 @@ export interface AuditRecord {
   readonly graphql?: { readonly operation_type: string | null; readonly operation_name: string | null; readonly cost: number | null; readonly operations: number };
   /** With `workers` > 1: the worker process that decided (the primary writes every worker's records). */
   readonly worker?: number;
+  /** Message validation: the ids of the protovalidate constraints a request message broke. */
+  readonly constraints?: readonly string[];
 }
 
 export interface AuditSink {

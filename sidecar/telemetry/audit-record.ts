@@ -21,22 +21,25 @@ export function auditObserver(audit: AuditSink, policies: PolicyStore): CallObse
       if (rejection === undefined && ctx.auditedLimit !== undefined) audit.write(auditedLimitRecord(ctx, ctx.auditedLimit));
     },
     ended(ctx) {
-      // Refused after the forward began (a message over maxMessageBytes): recorded now.
+      // Refused after the forward began (a message over maxMessageBytes, or one that failed
+      // message validation): recorded now.
       if (ctx.lateRejection !== undefined) audit.write(refusalRecord(ctx, ctx.lateRejection));
+      // A request message an audit-mode validation rule would have refused (it went on).
+      else if (ctx.auditedMessage !== undefined) audit.write(auditedLimitRecord(ctx, ctx.auditedMessage));
     },
   };
 }
 
 /** The record of a call a limit in audit mode would have refused (it goes through). */
 export function auditedLimitRecord(ctx: CallInfo, wouldRefuse: Rejection): AuditRecord {
-  return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail);
+  return record(ctx, 'audit_deny', wouldRefuse.reason, wouldRefuse.rule, 0, wouldRefuse.detail, wouldRefuse.constraints);
 }
 
 /** The record of a refused call: the status the caller saw (HTTP for GraphQL, gRPC where there is one). */
 export function refusalRecord(ctx: CallInfo, rejection: Rejection): AuditRecord {
   const wire = wireReplies[rejection.code];
   const status = ctx.protocol === 'graphql' ? graphqlStatus(rejection.code, ctx.headers.accept) : wire.grpcStatus ?? wire.httpStatus;
-  return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail);
+  return record(ctx, 'deny', rejection.reason, rejection.rule, status, rejection.detail, rejection.constraints);
 }
 
 /** The record of a call an audit-mode policy would have denied (it goes through). */
@@ -52,6 +55,7 @@ function record(
   rule: string | undefined,
   status: number,
   detail: string | undefined,
+  constraints?: readonly string[],
 ): AuditRecord {
   return {
     time: new Date().toISOString(),
@@ -70,6 +74,7 @@ function record(
     duration_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(detail === undefined ? {} : { detail }),
     ...(ctx.graphql === undefined ? {} : { graphql: graphqlFields(ctx.graphql) }),
+    ...(constraints === undefined ? {} : { constraints }),
   };
 }
 

@@ -35,7 +35,7 @@ export function metricsObserver(metrics: MeshwardMetrics, labels: MethodLabels, 
       decisions.get3(v.decision, v.reason, v.rule ?? '').value++;
     },
     ended(ctx, outcome) {
-      const decision = ctx.rejection !== undefined ? 'deny' : ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allow';
+      const decision = ctx.rejection !== undefined ? 'deny' : ctx.decision?.decision === 'audit_deny' || ctx.auditedMessage !== undefined ? 'audit_deny' : 'allow';
       const cell = (ctx.protocol === 'graphql' ? graphqlRequests : requests).get3(labels.label(ctx, outcome.grpcStatus), codeLabel(outcome), decision);
       observe(cell, DURATION_BUCKETS, outcome.durationMs / 1000);
     },

@@ -18,7 +18,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http2';
-import type { CallInfo, CallTrace } from '../core/filter.js';
+import type { CallInfo, CallTrace, Rejection } from '../core/filter.js';
 import type { CallObserver, CallOutcome } from '../core/observer.js';
 import { verdictOf } from './call-verdict.js';
 import { OTHER_METHOD, type MethodLabels } from './method-label.js';
@@ -179,10 +179,7 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
       if (ctx.policyVersion !== undefined) attrs['meshward.policy_version'] = ctx.policyVersion;
       span.setAttributes(attrs);
       if (rejection !== undefined) {
-        const event: Attributes = { 'meshward.reason': rejection.reason, 'meshward.code': rejection.code };
-        if (rejection.rule !== undefined) event['meshward.rule'] = rejection.rule;
-        if (rejection.detail !== undefined) event['meshward.detail'] = rejection.detail;
-        span.addEvent('meshward.refused', event);
+        span.addEvent('meshward.refused', refusalEvent(rejection));
       } else if (v.decision === 'audit_deny') {
         span.addEvent('meshward.audit_deny', v.rule === undefined ? { 'meshward.reason': v.reason } : { 'meshward.reason': v.reason, 'meshward.rule': v.rule });
       }
@@ -191,6 +188,16 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
     ended(ctx, outcome) {
       const span = spanOf(ctx);
       if (span === undefined) return;
+      // Decided after the forward began: a request message refused (size, message validation),
+      // or one an audit-mode validation rule would have refused.
+      const late = ctx.lateRejection;
+      if (late !== undefined) {
+        span.setAttributes(verdictAttributes('deny', late));
+        span.addEvent('meshward.refused', refusalEvent(late));
+      } else if (ctx.auditedMessage !== undefined) {
+        span.setAttributes(verdictAttributes('audit_deny', ctx.auditedMessage));
+        span.addEvent('meshward.audit_deny', refusalEvent(ctx.auditedMessage));
+      }
       const name = spanName(ctx, outcome.grpcStatus);
       if (name !== OTHER_METHOD) span.updateName(name);
       if (ctx.protocol === 'graphql') return endHttpSpan(span, ctx, outcome);
@@ -212,6 +219,21 @@ export function traceObserver(opts: TraceObserverOptions): CallObserver {
 }
 
 const MAX_OPERATION_NAME = 64;
+
+/** The span event of a refusal (or of what an audit rule would have refused): reason, code, rule, detail, constraints. */
+function refusalEvent(r: Rejection): Attributes {
+  const event: Attributes = { 'meshward.reason': r.reason, 'meshward.code': r.code };
+  if (r.rule !== undefined) event['meshward.rule'] = r.rule;
+  if (r.detail !== undefined) event['meshward.detail'] = r.detail;
+  if (r.constraints !== undefined) event['meshward.constraints'] = [...r.constraints];
+  return event;
+}
+
+function verdictAttributes(decision: 'deny' | 'audit_deny', r: Rejection): Attributes {
+  const attrs: Attributes = { 'meshward.decision': decision, 'meshward.reason': r.reason };
+  if (r.rule !== undefined) attrs['meshward.rule'] = r.rule;
+  return attrs;
+}
 
 /** HTTP server span end: the response status; ERROR for 5xx only (client errors are the caller's), or a reset. */
 function endHttpSpan(span: Span, ctx: CallInfo, outcome: CallOutcome): void {
