@@ -8,6 +8,8 @@ import { configView } from './admin/config-view.js';
 import { overviewOf } from './admin/overview.js';
 import { createAlerts } from './alerts/alerts.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
+import { createCatalog } from './catalog/catalog.js';
+import { EMPTY_DECLARATIONS } from './catalog/declarations-model.js';
 import type { HostPort, SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
@@ -44,6 +46,9 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
   if (config.inbound.allowAnyAuthenticated) relaxed.push('inbound.allowAnyAuthenticated: calls no policy rule matches are allowed for any verified SPIFFE ID');
   if (config.inbound.mtls === 'permissive') relaxed.push('inbound.mtls: permissive: plaintext callers are accepted as unauthenticated');
   if (config.rateLimit.store === 'redis' && config.rateLimit.redis.failMode === 'open') relaxed.push('rateLimit.redis.failMode: open');
+  if (config.catalog.protos.length > 0 && config.catalog.undeclared !== 'deny') {
+    relaxed.push(`catalog.undeclared: ${config.catalog.undeclared}: calls to gRPC methods not declared in catalog.protos are ${config.catalog.undeclared === 'audit' ? 'forwarded and audited' : 'forwarded'}`);
+  }
   return relaxed;
 }
 
@@ -52,6 +57,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** This worker's number (1..N) when `workers` > 1: its catalog state file is `<stateFile>.<n>`. */
+  readonly worker?: number;
   /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
   readonly audit?: AuditSink & { close?(): Promise<void> };
 }
@@ -94,6 +101,17 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
   const audit = opts.audit ?? localAudit!;
   const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
+  const catalog = createCatalog({
+    declarations: declarations ?? { current: EMPTY_DECLARATIONS },
+    undeclared: config.catalog.undeclared,
+    grpcDeclared: config.catalog.protos.length > 0,
+    stateFile: config.catalog.stateFile === undefined || opts.worker === undefined ? config.catalog.stateFile : `${config.catalog.stateFile}.${opts.worker}`,
+    zombieAfterMs: config.catalog.zombieAfter,
+    identity: identity.spiffeId,
+    service: telemetry.settings.serviceName,
+  });
+  catalog.start();
+  telemetry.metrics.addCollector(catalog.metrics);
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let limitStore: (() => ReturnType<Limits['storeStatus']>) | undefined;
   const alerts = createAlerts(config, {
@@ -136,7 +154,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       }),
     refusals: () => tap.recentRefusals(),
     tap,
-    views: { '/alerts': () => alerts.view() },
+    views: { '/catalog': () => catalog.view(), '/alerts': () => alerts.view() },
   }));
 
   const pool = new UpstreamPool(config.inbound.app);
@@ -153,6 +171,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     limits.observer,
     inflight,
     tap,
+    catalog.observer,
     ...(alerts.observer === undefined ? [] : [alerts.observer]),
   ];
   const graphql =
@@ -172,6 +191,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
+    undeclared: catalog.filter,
     policies,
     limits: limits.filter,
     validation: validation?.filter(),
@@ -211,6 +231,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     await started?.close(0);
     graphql?.close();
     declarations?.close();
+    await catalog.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -260,6 +281,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         await limits.close();
         await alerts.close(); // alerts still queued get a moment, bounded
         await telemetry.shutdown(); // spans of the drained calls, bounded
+        await catalog.close();
         await audit.close?.();
         await admin.close();
       })();
