@@ -2,8 +2,8 @@
 // Makes a dev CA and SPIFFE certificates with `meshward certs`, starts the grpc-js echo
 // app and a JWKS server (the end users' identity provider), runs the built sidecar with the
 // example policies in policies/, makes calls of every RPC kind and GraphQL queries (to a
-// graphql-js app) through mTLS, shows what
-// meshward refuses and why, prints the audit log (hash-chained, verified) and writes the
+// graphql-js app) through mTLS, shows what meshward refuses and why, prints the audit log
+// (hash-chained, verified) and the API catalog (declared vs called), and writes the
 // compliance report (.demo/report.html). Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,6 +125,8 @@ audit:
   check('dot-segment :path refused', 'PERMISSION_DENIED', statusName(Number(bad.headers['grpc-status'])));
   const json = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Unary', contentType: 'application/json', body: '{}' });
   check('non-gRPC content-type', 'HTTP 415', `HTTP ${json.status}`);
+  const undeclared = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Debug', body: grpcFrame(Buffer.alloc(0)) });
+  check('method not in catalog.protos (Echo/Debug)', 'UNIMPLEMENTED', statusName(Number(undeclared.headers['grpc-status'])));
   check('  refused calls reached the app', '0', String(app.calls.length - before));
 
   // Message validation: Orders' requests carry protovalidate constraints (proto/demo.proto).
@@ -159,6 +161,12 @@ audit:
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
 
+  // The API catalog: what is declared (proto/demo.proto, the GraphQL SDL) against what was called.
+  const catalog = (await (await fetch(`http://${sidecar.admin}/catalog`)).json()) as { shadow: Array<{ name: string }>; observed: Array<{ name: string }> };
+  check('catalog: shadow API (called, not declared)', 'meshward.demo.v1.Echo/Debug', catalog.shadow.map((e) => e.name).join(','));
+  check('catalog: GraphQL fields observed', 'Query.me,User.name', catalog.observed.map((e) => e.name).filter((n) => n === 'Query.me' || n === 'User.name').join(','));
+  const catalogReport = await runMeshward(['catalog', '--admin', `http://${sidecar.admin}`]);
+
   closeAllClients();
   // The compliance report of this sidecar (DESIGN §11), with an SBOM of meshward's dependencies.
   const auditLog = join(dir, 'audit.log');
@@ -186,6 +194,9 @@ audit:
   console.log(`compliance report: ${reportFile} (open it in a browser; print it to PDF)`);
   console.log(`  meshward report --admin http://${sidecar.admin} --audit ${auditLog} --out ${reportFile}`);
   console.log(`  ${report.stderr.trim()}`);
+  console.log();
+  console.log(`API catalog (meshward catalog --admin http://${sidecar.admin}):`);
+  for (const line of catalogReport.stdout.trimEnd().split('\n')) console.log(`  ${line}`);
   console.log();
   console.log('sidecar log (stderr, JSON lines):');
   for (const line of sidecar.stderrLines) console.log(`  ${line}`);

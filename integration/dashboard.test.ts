@@ -113,7 +113,8 @@ test('the dashboard shows this sidecar, the live method table and refusals (ligh
   assert.equal(await page.textContent('#mtls'), 'strict');
   assert.match((await page.textContent('#policy-version')) ?? '', /^[0-9a-f]{12}$/);
   assert.equal(await page.isHidden('#policy-error'), true);
-  assert.match((await page.textContent('#catalog')) ?? '', /not available on this sidecar/);
+  // The API catalog (issue 16): the summary of this sidecar's /catalog.
+  assert.match((await page.textContent('#catalog')) ?? '', /^Declared\d+Observed\d+Shadow \(called, not declared\)\d+Zombie/);
   assert.match((await page.textContent('#alerts')) ?? '', /not available on this sidecar/);
 
   const file = join(shots, 'dashboard.png');

@@ -7,6 +7,8 @@ import { adminTlsFor, startAdminServer, type AdminServer, type AdminState } from
 import { configView } from './admin/config-view.js';
 import { overviewOf } from './admin/overview.js';
 import { jwtAuthnFilterFor } from './authn/jwt-authn-filter.js';
+import { createCatalog } from './catalog/catalog.js';
+import { EMPTY_DECLARATIONS } from './catalog/declarations-model.js';
 import type { HostPort, SidecarConfig } from './config/schema.js';
 import { log } from './core/log.js';
 import { IdentityStore } from './identity/identity-store.js';
@@ -43,6 +45,9 @@ export function relaxedDefaults(config: SidecarConfig): string[] {
   if (config.inbound.allowAnyAuthenticated) relaxed.push('inbound.allowAnyAuthenticated: calls no policy rule matches are allowed for any verified SPIFFE ID');
   if (config.inbound.mtls === 'permissive') relaxed.push('inbound.mtls: permissive: plaintext callers are accepted as unauthenticated');
   if (config.rateLimit.store === 'redis' && config.rateLimit.redis.failMode === 'open') relaxed.push('rateLimit.redis.failMode: open');
+  if (config.catalog.protos.length > 0 && config.catalog.undeclared !== 'deny') {
+    relaxed.push(`catalog.undeclared: ${config.catalog.undeclared}: calls to gRPC methods not declared in catalog.protos are ${config.catalog.undeclared === 'audit' ? 'forwarded and audited' : 'forwarded'}`);
+  }
   return relaxed;
 }
 
@@ -51,6 +56,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** This worker's number (1..N) when `workers` > 1: its catalog state file is `<stateFile>.<n>`. */
+  readonly worker?: number;
   /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
   readonly audit?: AuditSink & { close?(): Promise<void> };
 }
@@ -93,6 +100,17 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   const localAudit = opts.audit === undefined ? openAuditLog(config.audit) : undefined;
   const audit = opts.audit ?? localAudit!;
   const telemetry = await startTelemetry(config, { policies, audit: localAudit, certificateNotAfter: () => identities.current.notAfter });
+  const catalog = createCatalog({
+    declarations: declarations ?? { current: EMPTY_DECLARATIONS },
+    undeclared: config.catalog.undeclared,
+    grpcDeclared: config.catalog.protos.length > 0,
+    stateFile: config.catalog.stateFile === undefined || opts.worker === undefined ? config.catalog.stateFile : `${config.catalog.stateFile}.${opts.worker}`,
+    zombieAfterMs: config.catalog.zombieAfter,
+    identity: identity.spiffeId,
+    service: telemetry.settings.serviceName,
+  });
+  catalog.start();
+  telemetry.metrics.addCollector(catalog.metrics);
   const authn = jwtAuthnFilterFor(config.jwt.providers, undefined, telemetry.jwtResults);
   let draining = false;
   let inboundUp = false;
@@ -126,6 +144,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       }),
     refusals: () => tap.recentRefusals(),
     tap,
+    views: { '/catalog': () => catalog.view() },
   }));
 
   const pool = new UpstreamPool(config.inbound.app);
@@ -135,7 +154,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   // store that stays away is logged and answered by failMode, it does not block startup.
   await limits.connected(2000);
   const inflight = new InflightCalls();
-  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight, tap];
+  const inboundObservers = [...telemetry.inboundObservers, auditObserver(audit, policies), limits.observer, inflight, tap, catalog.observer];
   const graphql =
     graphqlConfig &&
     graphqlModule &&
@@ -153,6 +172,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
     allowAnyAuthenticated: config.inbound.allowAnyAuthenticated,
     authn: authn.filter,
+    undeclared: catalog.filter,
     policies,
     limits: limits.filter,
     validation: validation?.filter(),
@@ -192,6 +212,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     await started?.close(0);
     graphql?.close();
     declarations?.close();
+    await catalog.close();
     await admin.close();
     pool.destroy();
     routes?.destroy();
@@ -239,6 +260,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         authn.close();
         await limits.close();
         await telemetry.shutdown(); // spans of the drained calls, bounded
+        await catalog.close();
         await audit.close?.();
         await admin.close();
       })();

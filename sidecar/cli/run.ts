@@ -55,7 +55,7 @@ export async function runRunCommand(argv: string[]): Promise<number> {
 
   let sidecar;
   try {
-    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count));
+    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count, worker.slot));
   } catch (err) {
     if (err instanceof PolicyLoadError) {
       process.stderr.write(`meshward: invalid policies\n${err.message}\n`);

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../admin/admin-access.js';
 import { adminTlsFor, startAdminServer } from '../admin/admin-server.js';
 import type { SidecarConfig } from '../config/schema.js';
+import { mergeCatalogViews } from '../catalog/catalog-merge.js';
+import type { CatalogView } from '../catalog/catalog-view.js';
 import { log } from '../core/log.js';
 import { IdentityStore } from '../identity/identity-store.js';
 import { TapHub } from '../tap/tap-hub.js';
@@ -144,6 +146,13 @@ export async function runWorkers(config: SidecarConfig, count: number): Promise<
       );
     },
     views: {
+      // Every ready worker's observations, one sidecar: peaks add up (the workers share limits).
+      '/catalog': async () => {
+        const answers = await Promise.all(slots.filter((s) => s.state === 'ready').map((s) => ask(s, 'catalog')));
+        const views = answers.flatMap(({ reply }) => (reply?.value === undefined || reply.error !== undefined ? [] : [reply.value as CatalogView]));
+        if (views.length === 0) throw new Error('no worker answered');
+        return { ...mergeCatalogViews(views, 'sum'), sources: views[0]!.sources };
+      },
       '/workers': async () => {
         await refreshMetrics();
         return slots.map((s) => ({

@@ -100,6 +100,8 @@ export interface GraphqlCallInfo {
   readonly cost: number | undefined;
   /** 1 unless the request was a batch. */
   readonly operations: number;
+  /** The field coordinates ("Type.field" → first response path) of each operation analyzed so far (the API catalog counts them). */
+  readonly fieldSets?: ReadonlyMap<string, string>[];
 }
 
 /** Per-call state of a gRPC call. Created once per stream; filters may fill the mutable fields. */

@@ -98,7 +98,8 @@ export function createGraphqlHandler(opts: GraphqlHandlerOptions): GraphqlHandle
       const result = analyzer.analyze(request.query, request.operationName, tokens.value);
       if (!result.ok) return analysisRejection(result.failure, tokens.rule);
       const op = result.op;
-      ctx.graphql ??= { operationType: op.type, operationName: op.name, cost: undefined, operations: operations.length };
+      ctx.graphql ??= { operationType: op.type, operationName: op.name, cost: undefined, operations: operations.length, fieldSets: [] };
+      ctx.graphql.fieldSets?.push(op.fields);
       if (op.type === 'subscription') return SUBSCRIPTION;
       if (op.type === 'mutation' && exchange.method === 'GET') return MUTATION_OVER_GET;
       const audited = rule.auditedLimits.tokens;

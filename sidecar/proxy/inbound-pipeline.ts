@@ -1,5 +1,5 @@
 // The inbound request path in one place (data path): the filter order, then the forward.
-//   grpc-request → identity → jwt-authn → authz → limits → validation → forward
+//   grpc-request → identity → jwt-authn → undeclared (catalog) → authz → limits → validation → forward
 // Later filters (GraphQL guard) slot into `filters`; observers (audit, metrics, spans,
 // the limits' slot release) see every call.
 
@@ -17,6 +17,8 @@ export interface PipelineOptions {
   readonly maxHeaderListBytes: number;
   readonly allowAnyAuthenticated: boolean;
   readonly authn: Filter;
+  /** Refuses gRPC methods not declared in catalog.protos (catalog/undeclared-filter.ts); absent = none. */
+  readonly undeclared?: Filter | undefined;
   readonly policies: PolicyStore;
   /** Rate, concurrency, bandwidth and message-size limits (ratelimit/limits.ts); its observer goes in `observers`. */
   readonly limits: Filter;
@@ -32,6 +34,7 @@ export function createInboundPipeline(opts: PipelineOptions): StreamHandler {
     grpcRequestFilter(opts),
     identityFilter(),
     opts.authn,
+    ...(opts.undeclared === undefined ? [] : [opts.undeclared]),
     authzFilter(opts.policies, opts.allowAnyAuthenticated),
     opts.limits,
     ...(opts.validation === undefined ? [] : [opts.validation]),
