@@ -3,8 +3,17 @@
 // graphql) → pipeline/ → filters/, telemetry/, proxy/ → app/ (+ main.ts, cli/).
 // Folder-level cycles are checked by scripts/check-folder-cycles.mjs.
 
-/** The data path: the ground floor, the engines, the pipeline, filters, observers, transports. */
-const DATA_PATH = '^sidecar/(core|pipeline|filters|proxy|h2|grpc|authn|ratelimit|graphql|telemetry|identity)/|^sidecar/policy/(model|evaluate|claims|patterns|deny-code|explain|compile[a-z-]*)\\.ts$';
+/**
+ * The data path: the ground floor, the engines, the pipeline, filters, observers (telemetry,
+ * the tap, the API catalog's observations), transports; message validation's checks; and the
+ * alerts' call observer with the tables it fills (the rest of alerts/ — detectors on a timer,
+ * receivers — is control path: it reads its `alerts:` section, never the whole config).
+ */
+const DATA_PATH =
+  '^sidecar/(core|pipeline|filters|proxy|h2|grpc|authn|ratelimit|graphql|telemetry|identity|tap|catalog)/' +
+  '|^sidecar/policy/(model|evaluate|claims|patterns|deny-code|explain|compile[a-z-]*)\\.ts$' +
+  '|^sidecar/validation/(?!validation-problems\\.ts$)[^/]+\\.ts$' +
+  '|^sidecar/alerts/(alerts-observer|pair-table|api-use-table|baseline)\\.ts$';
 const ENGINES = '^sidecar/(identity|authn|grpc|policy|ratelimit|graphql)/';
 /** Modules only tests and benchmarks may import. */
 const TEST_HELPERS = '\\.test-helper\\.ts$';
@@ -27,6 +36,13 @@ module.exports = {
       severity: 'error',
       from: { path: DATA_PATH, pathNot: TEST_CODE },
       to: { path: '^sidecar/(config|cli|inject|admin|app)/' },
+    },
+    {
+      name: 'alerts-stay-off-the-control-plane',
+      comment: 'alerts/ is built by app/ from its `alerts:` section (config/alerts-schema.ts); it never reaches into cli/, inject/, admin/ or app/.',
+      severity: 'error',
+      from: { path: '^sidecar/alerts/', pathNot: TEST_CODE },
+      to: { path: '^sidecar/(cli|inject|admin|app)/' },
     },
     {
       name: 'engines-take-plain-values',

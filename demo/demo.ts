@@ -2,8 +2,8 @@
 // Makes a dev CA and SPIFFE certificates with `meshward certs`, starts the grpc-js echo
 // app and a JWKS server (the end users' identity provider), runs the built sidecar with the
 // example policies in policies/, makes calls of every RPC kind and GraphQL queries (to a
-// graphql-js app) through mTLS, shows what
-// meshward refuses and why, prints the audit log (hash-chained, verified) and writes the
+// graphql-js app) through mTLS, shows what meshward refuses and why, prints the audit log
+// (hash-chained, verified) and the API catalog (declared vs called), and writes the
 // compliance report (.demo/report.html). Exit 0 when all is as expected.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { decodeStatusDetails } from '../integration/support/rpc-status.js';
 import { runMeshward, startSidecar } from '../integration/support/sidecar-process.js';
 import { makePki } from '../integration/support/tls-fixtures.js';
 import { gql } from '../integration/support/graphql-client.js';
+import { startAlertDemo } from './alert-demo.js';
 import { startEchoApp } from './echo-app.js';
 import { SHOP_SCHEMA_FILE, startGraphqlApp } from './graphql-app.js';
 import { repoRoot } from './repo-root.js';
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
   console.log(`   and a graphql-js app (demo/shop.graphql) on 127.0.0.1:${shop.port} (HTTP/1.1)`);
   const idp = await JwksServer.start();
   console.log(`   the identity provider: a JWKS server at ${idp.jwksUri}`);
+  const alerting = await startAlertDemo(dir, certs, caller.caPem);
 
   const configFile = join(dir, 'sidecar.yaml');
   writeFileSync(
@@ -82,12 +84,14 @@ jwt:
       algorithms: [RS256, ES256]
 audit:
   file: audit.log
-`,
+${alerting.configYaml}`,
   );
   console.log(`3. the sidecar: meshward run --config ${configFile}`);
   // Readiness is awaited (bounded): loading the protos and compiling their validators takes a
   // moment more on a busy machine.
   const sidecar = await startSidecar(configFile, { timeoutMs: 30_000 });
+  // Ready means the alerts' learning period has started (it begins before the listeners open).
+  const readyAt = Date.now();
   console.log(`   inbound (mTLS) ${sidecar.inbound}, admin http://${sidecar.admin}/readyz, app 127.0.0.1:${app.port}\n`);
 
   const rows: Row[] = [];
@@ -125,6 +129,8 @@ audit:
   check('dot-segment :path refused', 'PERMISSION_DENIED', statusName(Number(bad.headers['grpc-status'])));
   const json = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Unary', contentType: 'application/json', body: '{}' });
   check('non-gRPC content-type', 'HTTP 415', `HTTP ${json.status}`);
+  const undeclared = await rawRequest(sidecar.inbound, caller, { path: '/meshward.demo.v1.Echo/Debug', body: grpcFrame(Buffer.alloc(0)) });
+  check('method not in catalog.protos (Echo/Debug)', 'UNIMPLEMENTED', statusName(Number(undeclared.headers['grpc-status'])));
   check('  refused calls reached the app', '0', String(app.calls.length - before));
 
   // Message validation: Orders' requests carry protovalidate constraints (proto/demo.proto).
@@ -159,6 +165,14 @@ audit:
   const s = await unary(echoClient(sidecar.inbound, { caPem: caller.caPem, certPem: stranger.client.certPem, keyPem: stranger.client.keyPem }, { servername: 'orders' }), { message: 'let me in' }, { deadlineMs: 3000 });
   check('caller with an untrusted CA', 'UNAVAILABLE (handshake refused)', `${statusName(s.status)} (handshake refused)`);
 
+  // The API catalog: what is declared (proto/demo.proto, the GraphQL SDL) against what was called.
+  const catalog = (await (await fetch(`http://${sidecar.admin}/catalog`)).json()) as { shadow: Array<{ name: string }>; observed: Array<{ name: string }> };
+  check('catalog: shadow API (called, not declared)', 'meshward.demo.v1.Echo/Debug', catalog.shadow.map((e) => e.name).join(','));
+  check('catalog: GraphQL fields observed', 'Query.me,User.name', catalog.observed.map((e) => e.name).filter((n) => n === 'Query.me' || n === 'User.name').join(','));
+  const catalogReport = await runMeshward(['catalog', '--admin', `http://${sidecar.admin}`]);
+  for (const [what, expected, got] of await alerting.run(sidecar, readyAt)) check(what, expected, got);
+  console.log();
+
   closeAllClients();
   // The compliance report of this sidecar (DESIGN §11), with an SBOM of meshward's dependencies.
   const auditLog = join(dir, 'audit.log');
@@ -175,6 +189,7 @@ audit:
   await app.close();
   await shop.close();
   await idp.close();
+  await alerting.close();
 
   console.log('audit log (.demo/audit.log: every decision that was not a plain allow):');
   for (const line of readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)) {
@@ -186,6 +201,9 @@ audit:
   console.log(`compliance report: ${reportFile} (open it in a browser; print it to PDF)`);
   console.log(`  meshward report --admin http://${sidecar.admin} --audit ${auditLog} --out ${reportFile}`);
   console.log(`  ${report.stderr.trim()}`);
+  console.log();
+  console.log(`API catalog (meshward catalog --admin http://${sidecar.admin}):`);
+  for (const line of catalogReport.stdout.trimEnd().split('\n')) console.log(`  ${line}`);
   console.log();
   console.log('sidecar log (stderr, JSON lines):');
   for (const line of sidecar.stderrLines) console.log(`  ${line}`);

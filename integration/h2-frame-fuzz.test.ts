@@ -135,16 +135,25 @@ test(`${CASES} random frame sequences: no crash, descriptors back, only well-for
   let goaways = 0;
   let closed = 0;
   let checks = 0;
+  let resetAtOpen = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < cases.length) {
         const i = next++;
-        const c = await RawConnection.open(sidecar.inbound, i % 10 === 0 ? mtls : 'plaintext');
-        for (const w of cases[i]!) c.write(w);
-        await c.until(() => c.ended, CASE_WAIT_MS);
-        if (c.goaway() !== undefined) goaways++;
-        if (c.ended) closed++;
-        c.destroy();
+        // A reset during the TCP or TLS handshake is one of the sidecar's possible answers on a
+        // loaded machine (a connection it drops before the first frame); it is counted, bounded.
+        const c = await RawConnection.open(sidecar.inbound, i % 10 === 0 ? mtls : 'plaintext').catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
+          resetAtOpen++;
+          return undefined;
+        });
+        if (c !== undefined) {
+          for (const w of cases[i]!) c.write(w);
+          await c.until(() => c.ended, CASE_WAIT_MS);
+          if (c.goaway() !== undefined) goaways++;
+          if (c.ended) closed++;
+          c.destroy();
+        }
         if (i % 500 === 499) {
           const r = await unary(good, { message: `after case ${i}` });
           assert.equal(r.status, 0, `a good call after case ${i}: ${r.details}`);
@@ -153,7 +162,8 @@ test(`${CASES} random frame sequences: no crash, descriptors back, only well-for
       }
     }),
   );
-  t.diagnostic(`${goaways} of ${CASES} connections got GOAWAY, ${closed} were closed by the sidecar within ${CASE_WAIT_MS} ms; ${app.calls.length - before} calls reached the app`);
+  t.diagnostic(`${goaways} of ${CASES} connections got GOAWAY, ${closed} were closed by the sidecar within ${CASE_WAIT_MS} ms; ${app.calls.length - before} calls reached the app; ${resetAtOpen} connections were reset during the handshake`);
+  assert.ok(resetAtOpen <= CASES / 100, `${resetAtOpen} handshakes reset: more than 1%`);
   assert.equal(sidecar.proc.exitCode, null, 'the sidecar is alive');
   assert.equal(checks, Math.floor(CASES / 500));
   // How many GOAWAYs arrive within the short wait depends on the machine's load; some must.

@@ -1,6 +1,6 @@
 // The sidecar process (CONTROL path): runs the sidecar a validated config describes — alone, or
 // as one worker of `workers` > 1 — until SIGTERM/SIGINT: 0 after a clean drain, 2 for invalid
-// policies, GraphQL schema or catalog declarations, 1 for other startup failures. Assembly:
+// policies, GraphQL schema, catalog declarations or a file the config names, 1 for other startup failures. Assembly:
 // app/sidecar.ts.
 
 import { startSidecar } from './app/sidecar.js';
@@ -9,6 +9,7 @@ import { announceReady, workerSidecarOptions, type WorkerSlot } from './app/work
 import { formatAddress } from './core/host-port.js';
 import { log, setLogFields } from './core/log.js';
 import { DeclarationsLoadError } from './catalog/declarations-load-error.js';
+import { ConfigError } from './config/load.js';
 import { SchemaLoadError } from './graphql/schema-load-error.js';
 import { PolicyLoadError } from './policy/policy-load-error.js';
 
@@ -16,7 +17,7 @@ export async function runSidecar(config: Parameters<typeof startSidecar>[0], wor
   if (worker !== undefined) setLogFields({ worker: worker.slot });
   let sidecar;
   try {
-    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count));
+    sidecar = await startSidecar(config, worker === undefined ? {} : workerSidecarOptions(worker.count, worker.slot));
   } catch (err) {
     const invalid =
       err instanceof PolicyLoadError
@@ -25,7 +26,9 @@ export async function runSidecar(config: Parameters<typeof startSidecar>[0], wor
           ? 'GraphQL schema'
           : err instanceof DeclarationsLoadError
             ? 'catalog declarations (catalog.protos)'
-            : undefined;
+            : err instanceof ConfigError
+              ? 'config' // a file the config names, checked when it is first read (alerts headers files)
+              : undefined;
     if (invalid !== undefined) {
       process.stderr.write(`meshward: invalid ${invalid}\n${(err as Error).message}\n`);
       return 2;

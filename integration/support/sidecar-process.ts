@@ -34,7 +34,7 @@ export interface SidecarProcess {
 }
 
 export interface StartOptions {
-  /** Default 10 s. */
+  /** Default 30 s. */
   timeoutMs?: number;
   env?: Record<string, string>;
   /** The process is expected to exit without becoming ready (e.g. bad config): resolve on exit instead. */
@@ -45,7 +45,9 @@ export interface StartOptions {
   cli?: string;
 }
 
-const DEFAULT_START_TIMEOUT_MS = 10_000;
+// Generous: on a shared 2-core machine under load a sidecar that loads tracing, Redis or the
+// catalog has taken more than 10 s to become ready. A sidecar that never starts still fails.
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const READYZ_INTERVAL_MS = 25;
 const READYZ_REQUEST_TIMEOUT_MS = 1_000;

@@ -1,5 +1,5 @@
-// What the admin endpoints read (control path): filled by the process assembly (main.ts for a
-// single process, cli/workers.ts for the primary of worker processes).
+// What the admin endpoints read (control path): filled by the process assembly (app/sidecar.ts for a
+// single process, app/primary.ts for the primary of worker processes).
 
 import type { TapFilter } from '../tap/tap-filter.js';
 import type { TapSubscription } from '../tap/tap-hub.js';
@@ -7,7 +7,7 @@ import type { TapSubscription } from '../tap/tap-hub.js';
 export interface AdminState {
   /** Reasons the sidecar is not ready; empty when it is. */
   notReadyReasons(): readonly string[];
-  /** JSON-serializable views, computed on request (a primary asks a worker: cli/workers.ts). */
+  /** JSON-serializable views, computed on request (a primary asks a worker: app/primary.ts). */
   config(): unknown;
   policies(): unknown;
   /** `/policies?rules=1`: every rule of the current snapshot. */

@@ -31,6 +31,8 @@ export interface InboundChainParts {
   readonly countRejection: RejectionCounter;
   /** `inbound.graphql.path`, when GraphQL is served. */
   readonly graphqlPath: string | undefined;
+  /** Undeclared gRPC methods (filters/undeclared-filter.ts), when catalog.protos is set and `undeclared` is not allow. */
+  readonly undeclared?: CallFilter | undefined;
   /** Message validation (filters/validation-filter.ts), when catalog.protos is set. */
   readonly validation?: CallFilter | undefined;
 }
@@ -46,6 +48,7 @@ export function inboundChains(p: InboundChainParts): { readonly grpc: readonly C
       grpcRequestFilter(p), // POST, canonical /pkg.Service/Method, application/grpc, header list size; the deadline
       identity, //             a verified certificate carries one SPIFFE ID of the trust domain
       p.authn, //              a valid bearer token (or none)
+      ...(p.undeclared === undefined ? [] : [p.undeclared]), // a method catalog.protos declares (12 otherwise)
       authzFilter(p), //       the method's rule: deny entries, allow entries, default deny; the rule's timeout
       rateLimit, //            token buckets by principal / claim / global (memory, Redis, workers' leases)
       concurrencyFilter(p.countRejection), // a slot, or a place in a bounded queue

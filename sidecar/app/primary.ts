@@ -6,6 +6,9 @@
 
 import { isLoopbackHost } from '../admin/admin-access.js';
 import { adminTlsFor, startAdminServer } from '../admin/admin-server.js';
+import type { AlertsView } from '../alerts/alerts.js';
+import { mergeCatalogViews } from '../catalog/catalog-merge.js';
+import type { CatalogView } from '../catalog/catalog-view.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
@@ -78,6 +81,24 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
     const all = answers.flatMap((a) => (Array.isArray(a.reply?.value) ? (a.reply.value as TapEvent[]) : []));
     return all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, MAX_REFUSALS);
   };
+  // Each worker detects on the calls it serves (alerts/): one list, an alert once per fingerprint.
+  const alertsOfAll = async (): Promise<unknown> => {
+    const answers = await Promise.all(pool.slots.filter((s) => s.state === 'ready').map(async (s) => ({ n: s.n, value: (await pool.ask(s, 'alerts')).reply?.value as AlertsView | undefined })));
+    const alerts = new Map<string, AlertsView['alerts'][number]>();
+    for (const a of answers) for (const alert of a.value?.alerts ?? []) if (!alerts.has(alert.fingerprint)) alerts.set(alert.fingerprint, alert);
+    return {
+      enabled: answers.some((a) => a.value?.enabled === true),
+      alerts: [...alerts.values()],
+      workers: answers.map((a) => ({ worker: a.n, receivers: a.value?.receivers ?? [], pairs: a.value?.pairs ?? 0 })),
+    };
+  };
+  // Every ready worker's observations, one sidecar: peaks add up (the workers share limits).
+  const catalogOfAll = async (): Promise<unknown> => {
+    const answers = await Promise.all(pool.slots.filter((s) => s.state === 'ready').map((s) => pool.ask(s, 'catalog')));
+    const views = answers.flatMap(({ reply }) => (reply?.value === undefined || reply.error !== undefined ? [] : [reply.value as CatalogView]));
+    if (views.length === 0) throw new Error('no worker answered');
+    return { ...mergeCatalogViews(views, 'sum'), sources: views[0]!.sources };
+  };
   // Off loopback the admin listener serves TLS with the workload identity (rotated like the workers').
   const identities = isLoopbackHost(config.admin.listen.host) ? undefined : new IdentityStore(config.identity);
   const admin = await startAdminServer(
@@ -103,6 +124,8 @@ export async function runPrimary(config: SidecarConfig, count: number): Promise<
       );
     },
     views: {
+      '/alerts': alertsOfAll,
+      '/catalog': catalogOfAll,
       '/workers': async () => {
         await refreshMetrics();
         return pool.slots.map((s) => ({

@@ -1,15 +1,20 @@
 // Assembles one sidecar process from a validated config (CONTROL path, once at startup): the
-// stores (policies, workload identity, GraphQL schema) and the snapshots they publish to the
-// data path, telemetry and the audit log, the admin endpoints, the pipelines of each listener
-// with their filters (chains.ts) and forwarders, the listeners — and the one ordered teardown.
+// stores (policies, workload identity, GraphQL schema, catalog declarations) and the snapshots
+// they publish to the data path, telemetry and the audit log, the API catalog and the alerts,
+// the admin endpoints, the pipelines of each listener with their filters (chains.ts) and
+// forwarders, the listeners — and the one ordered teardown.
 
 import type { AddressInfo } from 'node:net';
 import { adminTlsFor, startAdminServer, type AdminServer, type AdminState } from '../admin/admin-server.js';
 import { overviewOf } from '../admin/overview.js';
+import { createAlerts, type Alerts } from '../alerts/alerts.js';
+import { createCatalog, type Catalog } from '../catalog/catalog.js';
+import { EMPTY_DECLARATIONS } from '../catalog/declarations-model.js';
 import type { SidecarConfig } from '../config/schema.js';
 import { formatAddress } from '../core/host-port.js';
 import { log } from '../core/log.js';
 import { jwtAuthnFilterFor } from '../filters/jwt-authn-filter.js';
+import { undeclaredFilter } from '../filters/undeclared-filter.js';
 import { IdentityStore } from '../identity/identity-store.js';
 import { describeRules } from '../policy/describe-rule.js';
 import type { PolicySnapshot } from '../policy/model.js';
@@ -57,6 +62,8 @@ export interface SidecarOptions {
   /** Serves the admin endpoints' state; default: the admin listener at `admin.listen`. */
   readonly serveAdmin?: (state: AdminState) => Promise<AdminServer>;
   readonly workers?: WorkerShare;
+  /** This worker's number (1..N) when `workers` > 1: its catalog state file is `<stateFile>.<n>`. */
+  readonly worker?: number;
   /** Where audit records go; default: the audit log of `audit.file` (a worker forwards them to the primary). */
   readonly audit?: AuditSink & { close?(): Promise<void> };
 }
@@ -111,6 +118,10 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let admin: AdminServer | undefined;
   let pool: H2UpstreamPool | undefined;
   let limits: Limits | undefined;
+  let catalog: Catalog | undefined;
+  let alerts: Alerts | undefined;
+  /** How long queued alerts may take to go out when the sidecar stops: none until it has started. */
+  let alertsCloseMs: number | undefined = 0;
   let graphqlForwarder: GraphqlForwarder | undefined;
   let routes: OutboundRoutes | undefined;
   let inbound: Listener | undefined;
@@ -134,7 +145,9 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     { name: 'app connections (cut)', run: () => pool?.destroy() },
     { name: 'jwt authn', run: () => authn?.close() },
     { name: 'limits', run: () => limits?.close() },
+    { name: 'alerts', run: () => alerts?.close(alertsCloseMs) }, // queued alerts get a moment on a stop (bounded), none after a failed start
     { name: 'telemetry', run: () => telemetry?.shutdown() }, // spans of the drained calls, bounded
+    { name: 'catalog', run: () => catalog?.close() }, // the state file, written one last time
     { name: 'audit log', run: () => audit.close?.() },
     { name: 'admin', run: () => admin?.close() },
   ]);
@@ -154,6 +167,26 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const metrics = telemetry.metrics;
     const tracing = effectiveTracing(telemetry.settings);
     metrics.addCollector(() => renderTapMetrics(tap.stats));
+    // The API catalog (DESIGN §8): observations per method / field and caller, /catalog, its state file.
+    const catalogParts = (catalog = createCatalog({
+      declarations: declarations ?? { current: EMPTY_DECLARATIONS },
+      undeclared: config.catalog.undeclared,
+      stateFile: config.catalog.stateFile === undefined || opts.worker === undefined ? config.catalog.stateFile : `${config.catalog.stateFile}.${opts.worker}`,
+      zombieAfterMs: config.catalog.zombieAfter,
+      identity: identity.spiffeId,
+      service: telemetry.settings.serviceName,
+    }));
+    catalogParts.start();
+    metrics.addCollector(catalogParts.metrics);
+    // Alerts (DESIGN §10): detectors over the calls each caller makes, evaluated on a timer.
+    const alertParts = (alerts = createAlerts(config.alerts, {
+      service: telemetry.settings.serviceName,
+      failMode: config.rateLimit.redis.failMode,
+      certificate: () => identities.current,
+      limitStore: () => limits?.storeStatus(),
+      declarations,
+    }));
+    metrics.addCollector(alertParts.metrics);
     // The GraphQL schema is policy input too (field rules and cost): its version and last error go here.
     const policyStatus = () => (schema === undefined ? policies.status() : { ...policies.status(), graphqlSchema: schema.status() });
     admin = await listening('admin', 'admin.listen', config.admin.listen, () =>
@@ -174,6 +207,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
           }),
         refusals: () => tap.recentRefusals(),
         tap,
+        views: { '/catalog': () => catalogParts.view(), '/alerts': () => alertParts.view() },
       }),
     );
 
@@ -187,7 +221,14 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const snapshots = new DataSnapshots({ policies, schema, registry: limits.registry });
 
     // Inbound: the gRPC pipeline, and the GraphQL one when configured (chains.ts has both orders).
-    const inboundObservers = new CallObservers([...telemetry.inboundObservers, auditObserver(audit), inflight, tap]);
+    const inboundObservers = new CallObservers([
+      ...telemetry.inboundObservers,
+      auditObserver(audit),
+      inflight,
+      tap,
+      catalogParts.observer,
+      ...(alertParts.observer === undefined ? [] : [alertParts.observer]),
+    ]);
     const chains = inboundChains({
       maxTimeoutMs: config.inbound.maxTimeout,
       maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes,
@@ -195,6 +236,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       authn: authn.filter,
       countRejection: metrics.countRateLimitRejection,
       graphqlPath: graphqlConfig?.path,
+      // Only with catalog.protos is a method "undeclared" (undefined: no filter).
+      undeclared: config.catalog.protos.length > 0 ? undeclaredFilter(declarations ?? { current: EMPTY_DECLARATIONS }, config.catalog.undeclared) : undefined,
       validation: validation === undefined ? undefined : validationFilter(validation),
     });
     const grpcForwarder = new CodecGrpcForwarder(pool, identity.spiffeId);
@@ -261,6 +304,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   }
   const inboundListener = inbound;
   inboundUp = true;
+  alertsCloseMs = undefined; // the default bound
   const adminServer = admin;
   identities.onRotate((next) => {
     inboundListener.setIdentity(next);

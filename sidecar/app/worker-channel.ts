@@ -17,7 +17,7 @@ import type { AuditRecord, AuditSink } from '../telemetry/audit-log.js';
 export const WORKER_ENV = 'MESHWARD_WORKER';
 
 /** What the primary may ask a worker for. */
-export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'overview' | 'refusals';
+export type WorkerView = 'metrics' | 'config' | 'policies' | 'policyRules' | 'overview' | 'refusals' | 'catalog' | 'alerts';
 
 /** Worker → primary. */
 export type FromWorker =
@@ -89,6 +89,8 @@ async function answer(id: number, what: WorkerView): Promise<void> {
       policyRules: () => state.policyRules?.(),
       overview: () => state.overview?.(),
       refusals: () => state.refusals?.(),
+      catalog: () => state.views?.['/catalog']?.(),
+      alerts: () => state.views?.['/alerts']?.(),
     };
     const value = await views[what]();
     send({ mw: 'reply', id, value });
@@ -134,9 +136,10 @@ export async function configFromPrimary(): Promise<SidecarConfig> {
 }
 
 /** startSidecar's options in a worker: admin views go to the primary, memory rate limits lease tokens. */
-export function workerSidecarOptions(count: number): SidecarOptions {
+export function workerSidecarOptions(count: number, slot: number): SidecarOptions {
   listen();
   return {
+    worker: slot,
     serveAdmin: async (state) => {
       adminState = state;
       const none: AddressInfo = { address: '', family: 'IPv4', port: 0 };

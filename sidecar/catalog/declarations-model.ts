@@ -3,7 +3,7 @@
 // and its readers on the data path (observations, the undeclared-method filter, message
 // validation), which import only these types and the empty snapshot.
 
-import { createFileRegistry, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
+import type { DescMessage, FileRegistry } from '@bufbuild/protobuf';
 
 /** One gRPC method of a service in `catalog.protos`. */
 export interface MethodDeclaration {
@@ -49,17 +49,40 @@ export interface Declarations {
   readonly sources: readonly string[];
 }
 
+/** `catalog.undeclared`: what happens to a call of a gRPC method `catalog.protos` does not declare (filters/undeclared-filter.ts). */
+export type UndeclaredMode = 'deny' | 'audit' | 'allow';
+
+/** The reason of a refusal (or an audited one) of an undeclared method. */
+export const UNDECLARED_REASON = 'undeclared_method';
+
 /** What readers hold: the store (declarations.ts) or a fixed snapshot. Read `current` once per call. */
 export interface DeclarationsSource {
   readonly current: Declarations;
 }
+
+/**
+ * A registry without files, written out so that a sidecar without `catalog.protos` does not load
+ * @bufbuild/protobuf at all (it costs ~50 ms of startup).
+ */
+const EMPTY_REGISTRY: FileRegistry = Object.freeze({
+  kind: 'registry' as const,
+  files: [],
+  getFile: () => undefined,
+  get: () => undefined,
+  getMessage: () => undefined,
+  getEnum: () => undefined,
+  getExtension: () => undefined,
+  getExtensionFor: () => undefined,
+  getService: () => undefined,
+  [Symbol.iterator]: () => [][Symbol.iterator](),
+});
 
 /** Nothing declared: the snapshot when neither `catalog.protos` nor a GraphQL schema file is set. */
 export const EMPTY_DECLARATIONS: Declarations = Object.freeze({
   version: 'none',
   grpcDeclared: false,
   graphqlDeclared: false,
-  registry: createFileRegistry(),
+  registry: EMPTY_REGISTRY,
   methods: new Map(),
   graphqlFields: new Map(),
   sources: Object.freeze([]),

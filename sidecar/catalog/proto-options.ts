@@ -14,7 +14,8 @@ import {
   type JsonValue,
   type Registry,
 } from '@bufbuild/protobuf';
-import { at, escapeRegExp, lineOf, type PendingOption } from './proto-descriptors.js';
+import type { PendingOption } from './proto-descriptors.js';
+import { at, escapeRegExp, lineOf } from './proto-text.js';
 
 /** Sets every pending option on its target; returns the problems (unknown option, bad value). */
 export function applyCustomOptions(pending: readonly PendingOption[], registry: Registry): string[] {

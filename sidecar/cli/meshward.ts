@@ -11,6 +11,9 @@ commands:
   policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON]
   policy explain --config FILE --graphql QUERY [--method /path] [--principal ID] [--jwt TOKEN | --claims JSON]
                            print the decision for a call and why
+  policy suggest --admin URL...
+                           least-privilege policy (mode: audit) from observed traffic
+  catalog --admin URL...   declared vs observed APIs of many sidecars: shadow, zombie, deprecated in use
   certs init|issue ...     development CA and SPIFFE workload certificates
   inject [-f FILE]         print Kubernetes manifests with the sidecar injected
   injector --config FILE   run the mutating admission webhook that injects the sidecar
@@ -28,6 +31,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run: async (argv) => (await import('./run.js')).runRunCommand(argv),
   certs: async (argv) => (await import('./certs.js')).runCertsCommand(argv),
   policy: async (argv) => (await import('./policy.js')).runPolicyCommand(argv),
+  catalog: async (argv) => (await import('./catalog.js')).runCatalogCommand(argv),
   inject: async (argv) => (await import('./inject.js')).runInjectCommand(argv),
   injector: async (argv) => (await import('./injector.js')).runInjectorCommand(argv),
   tap: async (argv) => (await import('./tap.js')).runTapCommand(argv),

@@ -20,11 +20,9 @@ import { principalsOutsideTrustDomain } from '../policy/trust-domain-check.js';
 import { describeLimits } from '../policy/describe-rule.js';
 import type { CompiledDescriptors } from '../validation/compiled-descriptors.js';
 import { validationProblems } from '../validation/validation-problems.js';
+import type { PolicyIo } from './policy-io.js';
 
-export interface PolicyIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export type { PolicyIo } from './policy-io.js';
 
 const processIo: PolicyIo = {
   out: (line) => process.stdout.write(line + '\n'),
@@ -36,6 +34,7 @@ const USAGE = `Usage:
   meshward policy test PATH...
   meshward policy explain --config FILE --method M [--principal ID] [--jwt TOKEN | --claims JSON] [--message JSON]
   meshward policy explain --config FILE --graphql QUERY [--method /path] [--principal ID] [--jwt TOKEN | --claims JSON]
+  meshward policy suggest (--admin URL... | --catalog FILE...) [--name NAME] [--out FILE]
 
 lint     validates policy files and folders (*.yaml, *.yml; folders are not recursive).
          Problems go to stderr as FILE:LINE:COL: /path: message. With --config, JWT
@@ -48,7 +47,9 @@ explain  loads the sidecar config and its policies and prints the decision for a
          M is package.Service/Method (a leading "/" is accepted); no --principal means a
          plaintext caller. --jwt is decoded WITHOUT verification; --claims is a JSON payload.
          --message is the request message as protobuf JSON: its protovalidate violations
-         are shown (the method's descriptors come from catalog.protos).`;
+         are shown (the method's descriptors come from catalog.protos).
+suggest  writes a least-privilege policy (mode: audit) from the traffic sidecars observed
+         (their GET /catalog): see docs/catalog.md.`;
 
 class UsageError extends Error {}
 
@@ -64,7 +65,8 @@ export async function runPolicyCommand(argv: string[], io: PolicyIo = processIo)
     if (sub === 'lint') return await lint(rest, io);
     if (sub === 'test') return test(rest, io);
     if (sub === 'explain') return await explain(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand (lint, test or explain)' : `unknown subcommand "${sub}"`);
+    if (sub === 'suggest') return await (await import('./policy-suggest.js')).runPolicySuggest(rest, io);
+    throw new UsageError(sub === undefined ? 'missing subcommand (lint, test, explain or suggest)' : `unknown subcommand "${sub}"`);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       io.err(`meshward policy: ${(error as Error).message}`);

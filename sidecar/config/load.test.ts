@@ -79,6 +79,23 @@ test('a minimal file gets every default', () => {
     telemetry: {}, // unset keys stay unset so OTEL_* variables apply (telemetry-settings.ts fills the defaults)
     audit: { file: '-' },
     catalog: { protos: [], undeclared: 'deny', zombieAfter: 30 * 86_400_000 },
+    alerts: {
+      enabled: true,
+      labels: {},
+      learnFor: 600_000,
+      eventFor: 3_600_000,
+      window: 60_000,
+      evaluateEvery: 10_000,
+      baseline: 3_600_000,
+      maxPairs: 10_000,
+      maxActive: 1000,
+      denySpike: { factor: 4, minDenials: 5, ratioJump: 0.5, floor: 20 },
+      rateSpike: { factor: 4, minCalls: 60 },
+      jwtFailures: { floor: 10 },
+      certificateExpiry: { lifetimeLeft: 0.2 },
+      delivery: { queueSize: 1000, batch: 64, retries: 5, backoff: 500, maxBackoff: 30_000 },
+      disabled: [],
+    },
     shutdown: { drainTimeout: 20_000 },
     workers: 1,
   };
@@ -309,7 +326,21 @@ test('the schema converts to a draft-07 JSON Schema of the input', () => {
     if (typeof node.items === 'object' && node.items !== null) walk(node.items as Record<string, unknown>, `${path}/*`);
   };
   walk(json, '');
-  assert.deepEqual(withoutDefault, ['/inbound/graphql', '/inbound/graphql/app', '/inbound/graphql/schemaFile', '/outbound', '/telemetry/otlp', '/telemetry/jaegerUrl', '/audit/hmacKeyFile', '/catalog/stateFile']);
+  assert.deepEqual(withoutDefault, [
+    '/inbound/graphql',
+    '/inbound/graphql/app',
+    '/inbound/graphql/schemaFile',
+    '/outbound',
+    '/telemetry/otlp',
+    '/telemetry/jaegerUrl',
+    '/audit/hmacKeyFile',
+    '/catalog/stateFile',
+    '/alerts/alertmanager',
+    '/alerts/alertmanager/headersFile',
+    '/alerts/webhook',
+    '/alerts/webhook/headersFile',
+    '/alerts/service',
+  ]);
 });
 
 test('admin.allow takes principal patterns; anything else names the entry', () => {

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { createAlertsSchema } from './alerts-schema.js';
 import { byteSize, duration, filePath, hostPort, longDuration, spiffeId, trustDomain, url, type DeepReadonly, type HostPort } from './fields.js';
 import { expected, expecting } from './issue-message.js';
 import { parsePrincipalPattern } from '../identity/principal-pattern.js';
@@ -204,6 +205,7 @@ export function createSidecarConfigSchema(baseDir: string) {
       })
       .prefault({}),
     catalog: catalog.prefault({}),
+    alerts: createAlertsSchema(baseDir).prefault({}),
     workers: z
       .union([z.int().min(1).max(64), z.literal('auto')], { error: expecting('an integer from 1 to 64, or "auto"') })
       .transform((w) => (w === 'auto' ? Math.min(64, availableParallelism()) : w))

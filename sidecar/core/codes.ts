@@ -20,6 +20,8 @@ export const RejectCode = {
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
+  /** A gRPC method not declared in `catalog.protos` (filters/undeclared-filter.ts). */
+  UNIMPLEMENTED: 'UNIMPLEMENTED',
   /** GraphQL over HTTP: a request that is not a GraphQL request (JSON, parameters, media type of the body). */
   BAD_REQUEST: 'BAD_REQUEST',
   /** GraphQL: a document that does not parse, or no single operation to run (400). */
@@ -44,6 +46,7 @@ export const GrpcStatus = {
   DEADLINE_EXCEEDED: 4,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,
@@ -75,6 +78,7 @@ export const wireReplies: Readonly<Record<RejectCode, WireReply>> = Object.freez
   DEADLINE_EXCEEDED: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 504, message: 'deadline exceeded', graphqlCode: 'DEADLINE_EXCEEDED' },
   SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, message: 'shutting down', graphqlCode: 'SHUTTING_DOWN' },
   INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, message: 'internal error', graphqlCode: 'INTERNAL_SERVER_ERROR' },
+  UNIMPLEMENTED: { grpcStatus: GrpcStatus.UNIMPLEMENTED, httpStatus: 404, message: 'unimplemented', graphqlCode: 'NOT_FOUND' },
   BAD_REQUEST: { grpcStatus: undefined, httpStatus: 400, message: 'bad request', graphqlCode: 'BAD_REQUEST' },
   GRAPHQL_INVALID: { grpcStatus: undefined, httpStatus: 400, message: 'invalid GraphQL request', graphqlCode: 'GRAPHQL_PARSE_FAILED' },
   GRAPHQL_VALIDATION: { grpcStatus: undefined, httpStatus: 400, message: 'invalid GraphQL document', graphqlCode: 'GRAPHQL_VALIDATION_FAILED' },

@@ -33,7 +33,8 @@ export function graphqlAnalysisFilter(): OperationFilter {
       const result = analyzer.analyze(request.query, request.operationName, tokens.value);
       if (!result.ok) return analysisRejection(result.failure, tokens.rule);
       const op = result.op;
-      call.graphql ??= { operationType: op.type, operationName: op.name, cost: undefined, operations: call.operations?.length ?? 1 };
+      call.graphql ??= { operationType: op.type, operationName: op.name, cost: undefined, operations: call.operations?.length ?? 1, fieldSets: [] };
+      call.graphql.fieldSets?.push(op.fields);
       if (op.type === 'subscription') return SUBSCRIPTION;
       if (op.type === 'mutation' && call.httpMethod === 'GET') return MUTATION_OVER_GET;
       const audited = rule.auditedLimits.tokens;

@@ -19,13 +19,21 @@ const MAX_PATH = 1024;
 const cache = new Map<string, GrpcMethod>();
 const CACHE_MAX = 4096;
 
+/**
+ * The engine's one copy of `s` (V8 internalizes property keys): Map lookups by the method name
+ * (policies, the catalog) then compare pointers instead of characters. Once per cached path.
+ */
+export function internString(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
 export function parseGrpcPath(path: string | undefined): GrpcMethod | undefined {
   if (path === undefined || path.length > MAX_PATH) return undefined;
   const hit = cache.get(path);
   if (hit !== undefined) return hit;
   const m = PATH_RE.exec(path);
   if (m === null) return undefined;
-  const method: GrpcMethod = Object.freeze({ service: m[1]!, method: m[2]!, fullName: path.slice(1) });
+  const method: GrpcMethod = Object.freeze({ service: m[1]!, method: m[2]!, fullName: internString(path.slice(1)) });
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(path, method);
   return method;

@@ -51,7 +51,7 @@ const image = z
 // The sidecar config sections copied as written into every generated config (DESIGN §3):
 // validated here by the sidecar's own schema, so a mistake shows at injector startup with
 // its line, not in every pod. Kept raw (durations stay "50ms") because they are re-emitted as YAML.
-export const SIDECAR_SECTIONS = ['jwt', 'rateLimit', 'telemetry', 'audit', 'shutdown'] as const;
+export const SIDECAR_SECTIONS = ['jwt', 'rateLimit', 'telemetry', 'audit', 'shutdown', 'alerts'] as const;
 export type SidecarSection = (typeof SIDECAR_SECTIONS)[number];
 
 function sidecarSections() {
@@ -70,6 +70,7 @@ function sidecarSections() {
     telemetry: checked('telemetry'),
     audit: checked('audit'),
     shutdown: checked('shutdown'),
+    alerts: checked('alerts'),
   });
 }
 

@@ -39,6 +39,8 @@ export interface GraphqlCallInfo {
   readonly cost: number | undefined;
   /** 1 unless the request was a batch. */
   readonly operations: number;
+  /** The field coordinates ("Type.field" → first response path) of each operation analyzed so far (the API catalog counts them). */
+  readonly fieldSets?: ReadonlyMap<string, string>[];
 }
 
 /** Something a call holds until its exchange ends (a concurrency slot, a place in a queue). */

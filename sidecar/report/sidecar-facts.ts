@@ -140,6 +140,9 @@ function entriesText(entries: readonly (EntrySource | undefined)[]): string {
 export function declaredMethods(catalog: unknown): string[] | undefined {
   const c = obj(catalog);
   if (c === undefined || !('declared' in c)) return undefined;
+  // A sidecar without catalog.protos declares no gRPC method at all: unknown, not "none" (issue 16's /catalog says so per source).
+  const sources = arr(c.sources).map((x) => obj(obj(x)?.declarations));
+  if (sources.length > 0 && sources.every((d) => d?.grpc === false)) return undefined;
   return namesOf(c.declared).filter((n) => n.includes('/'));
 }
 

@@ -1,4 +1,4 @@
-// The tap across worker processes (`workers` > 1, cli/workers.ts): the primary serves /tap,
+// The tap across worker processes (`workers` > 1, app/primary.ts): the primary serves /tap,
 // the workers see the calls. While the primary has subscribers, each worker relays every call
 // to it in batches over the IPC channel, one batch in flight at a time; a relay that falls
 // behind drops (counted, passed on so subscribers know). Data path on the worker side (the

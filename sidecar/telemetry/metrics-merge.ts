@@ -22,6 +22,7 @@ export type Exposition = Map<string, Family>;
  */
 const GAUGES: Readonly<Record<string, Aggregation>> = {
   meshward_certificate_expiry_seconds: 'min',
+  meshward_certificate_not_before_seconds: 'max',
   meshward_ratelimit_store_up: 'min',
   process_start_time_seconds: 'min',
   process_max_fds: 'min',
