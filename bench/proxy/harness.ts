@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../demo/repo-root.js';
 import type { LoadDriver } from './load-drivers.js';
 import type { LoadSpec } from './load-protocol.js';
-import { rssBytes, totalCpuMs } from './proc-stats.js';
+import { maxProcessRssBytes, rssBytes, totalCpuMs } from './proc-stats.js';
 import type { Processes } from './processes.js';
 import type { Measurement } from './report.js';
 import type { RunningTarget } from './targets.js';
@@ -65,7 +65,11 @@ export async function measure(driver: LoadDriver, target: RunningTarget, spec: L
   let proxy0 = 0;
   let app0 = 0;
   let rssMax = 0;
-  const sample = (): void => void (rssMax = Math.max(rssMax, rssBytes(target.proxyPids)));
+  let processRssMax = 0;
+  const sample = (): void => {
+    rssMax = Math.max(rssMax, rssBytes(target.proxyPids));
+    processRssMax = Math.max(processRssMax, maxProcessRssBytes(target.proxyPids));
+  };
   const sampler = setInterval(sample, 100);
   try {
     const result = await driver.run(target.load, spec, () => {
@@ -75,7 +79,7 @@ export async function measure(driver: LoadDriver, target: RunningTarget, spec: L
     const proxyCpuMs = totalCpuMs(target.proxyPids) - proxy0;
     const appCpuMs = totalCpuMs([pids.app]) - app0;
     sample();
-    return { result, proxyCpuMs, appCpuMs, driverCpuMs: result.driverCpuMs, rssUnderLoadBytes: rssMax };
+    return { result, proxyCpuMs, appCpuMs, driverCpuMs: result.driverCpuMs, rssUnderLoadBytes: rssMax, processRssUnderLoadBytes: processRssMax };
   } finally {
     clearInterval(sampler);
   }

@@ -15,7 +15,8 @@ import { H2loadDriver, NodeLoadDriver, type LoadDriver } from './load-drivers.js
 import type { LoadSpec } from './load-protocol.js';
 import { NGINX_BIN } from './nginx.js';
 import { ensureBuilt, measure, startApp, startOtlpSink, type Pids } from './harness.js';
-import { peakRssBytes } from './proc-stats.js';
+import { sumGc } from './gc-trace.js';
+import { maxProcessRssBytes, peakRssBytes } from './proc-stats.js';
 import { Processes } from './processes.js';
 import { checkTargets, renderScenario, type Measurement, type ScenarioReport, type TargetRounds } from './report.js';
 import { DEFAULT_BUILD, scenarios as allScenarios, type BenchEnv, type NodeBuild, type RunningTarget, type Scenario, type TargetSpec } from './targets.js';
@@ -41,7 +42,8 @@ const HELP = `usage: npm run bench -- [options]
                         build with node_modules beside it) as NAME@before, in the same run
   --also-node BIN       also run meshward and the Node pass-through on another Node binary
                         (e.g. Node 24, which production runs) as NAME@nodeN
-  --pending             also run the targets marked pending (to try work in progress)`;
+  --pending             also run the targets marked pending (to try work in progress)
+  --trace-gc            run the Node-based proxies with --trace-gc: a GC pause summary per target`;
 
 const { values: args } = parseArgs({
   options: {
@@ -62,6 +64,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'also-node': { type: 'string' },
     pending: { type: 'boolean', default: false },
+    'trace-gc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -132,12 +135,15 @@ async function runScenario(s: Scenario, env: BenchEnv, driver: LoadDriver, pids:
       const spec = run[i]!;
       // † marks a pending target run anyway (--pending): it measures work in progress.
       const label = spec.pending === undefined ? spec.label : `${spec.label} †`;
-      const rounds: TargetRounds = { name: spec.name, label, direct: spec.direct === true, saturate: [], rate: [], peakRssBytes: 0 };
+      const rounds: TargetRounds = { name: spec.name, label, direct: spec.direct === true, saturate: [], rate: [], peakRssBytes: 0, idleRssBytes: 0 };
       started.push({ spec, target: st.value, rounds });
       report.targets.push(rounds);
     });
     const failed = starts.find((st): st is PromiseRejectedResult => st.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+    // Idle memory: after start-up, before any call (the largest process of the target).
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const { target, rounds: tr } of started) tr.idleRssBytes = maxProcessRssBytes(target.proxyPids);
     for (let r = 0; r < rounds; r++) {
       // Rotate the order so no target always runs first (or right after the same neighbour).
       const order = started.map((_, i) => started[(i + r) % started.length]!);
@@ -153,6 +159,7 @@ async function runScenario(s: Scenario, env: BenchEnv, driver: LoadDriver, pids:
   } finally {
     await Promise.all(started.map(({ target }) => target.stop()));
   }
+  for (const { target, rounds: tr } of started) if (target.gc !== undefined) tr.gc = sumGc(target.gc.map((g) => g.summary()));
   return report;
 }
 
@@ -210,7 +217,7 @@ async function main(): Promise<number> {
     const tracing = SCENARIOS.some((s) => s.targets.some((t) => (t.pending === undefined || args.pending) && t.name.includes('realistic')));
     let otlpEndpoint: string | undefined;
     if (tracing) ({ server: sink, endpoint: otlpEndpoint } = await startOtlpSink());
-    const env: BenchEnv = { processes, dir, pki, serverSvid, serverName, appPort: app.port, otlpEndpoint, meshwardExecArgv: [] };
+    const env: BenchEnv = { processes, dir, pki, serverSvid, serverName, appPort: app.port, otlpEndpoint, meshwardExecArgv: [], traceGc: args['trace-gc'] };
 
     if (args.profile !== undefined) {
       await profileTarget(args.profile, env, { app: app.pid, driver: undefined });
@@ -246,7 +253,7 @@ async function main(): Promise<number> {
     if (args.pending) out.push('† pending target run with --pending: it measures a feature still being built when this ran.', '');
     const checks = reports.flatMap((r) => checkTargets(r).map((c) => ({ ...c, what: `${r.name}: ${c.what}` })));
     if (checks.length > 0) {
-      out.push('Targets:', '');
+      out.push('Goals (issue 14, each against the better peer on that figure in this run):', '');
       for (const c of checks) out.push(`- ${c.met === undefined ? '?' : c.met ? 'met' : 'NOT MET'}: ${c.what} (${c.detail})`);
       out.push('');
     }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { meshwardCli } from '../../integration/support/sidecar-process.js';
 import { splitHostPort } from '../../integration/support/ports.js';
+import { GcTrace } from './gc-trace.js';
 import type { Processes } from './processes.js';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -22,6 +23,8 @@ export interface MeshwardProcess {
   readonly adminPort: number;
   /** SIGTERM (graceful drain; a CPU profile is written on this exit), SIGKILL after a grace period. */
   stop(): Promise<void>;
+  /** With `traceGc`: the process's GC pauses (workers' not included). */
+  readonly gc: GcTrace | undefined;
 }
 
 /** `cli`: another build of meshward (a copy of dist/ from before a change); `node`: another Node binary. */
@@ -29,11 +32,17 @@ export async function startMeshward(
   processes: Processes,
   name: string,
   configPath: string,
-  opts: { execArgv?: readonly string[]; cli?: string; node?: string } = {},
+  opts: { execArgv?: readonly string[]; cli?: string; node?: string; traceGc?: boolean } = {},
 ): Promise<MeshwardProcess> {
-  const proc = spawn(opts.node ?? process.execPath, [...(opts.execArgv ?? []), opts.cli ?? meshwardCli, 'run', '--config', configPath], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const gcArgs = opts.traceGc ? ['--trace-gc'] : [];
+  const proc = spawn(opts.node ?? process.execPath, [...(opts.execArgv ?? []), ...gcArgs, opts.cli ?? meshwardCli, 'run', '--config', configPath], {
+    stdio: ['ignore', opts.traceGc ? 'pipe' : 'ignore', 'pipe'],
   });
+  let gc: GcTrace | undefined;
+  if (opts.traceGc) {
+    gc = new GcTrace();
+    gc.follow(proc.stdout!);
+  }
   processes.track(name, proc);
   const lines: string[] = [];
   const ready = await new Promise<Record<string, unknown> | undefined>((resolve) => {
@@ -64,5 +73,6 @@ export async function startMeshward(
     outboundPort: typeof ready.outbound === 'string' ? splitHostPort(ready.outbound).port : 0,
     adminPort: typeof ready.admin === 'string' ? splitHostPort(ready.admin).port : 0,
     stop: () => processes.stop(proc, 'SIGTERM'),
+    gc,
   };
 }

@@ -50,6 +50,13 @@ export function rssBytes(pids: readonly number[]): number {
   return total;
 }
 
+/** The largest current resident set size (VmRSS) of one of `pids`, bytes. */
+export function maxProcessRssBytes(pids: readonly number[]): number {
+  let max = 0;
+  for (const pid of pids) max = Math.max(max, (statusKb(pid, 'VmRSS') ?? 0) * 1024);
+  return max;
+}
+
 /** Direct children of `pid` (e.g. nginx's workers), found by scanning /proc for their parent. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

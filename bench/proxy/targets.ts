@@ -10,6 +10,7 @@ import type { Pki, Svid } from '../../integration/support/tls-fixtures.js';
 import type { LoadTarget } from './load-protocol.js';
 import { startMeshward } from './meshward.js';
 import { MESHWARD_VARIANTS, sidecarExtraYaml, type MeshwardVariant } from './meshward-variants.js';
+import { GcTrace } from './gc-trace.js';
 import { subscribeTap } from './tap-subscriber.js';
 import { startHaproxy } from './haproxy.js';
 import { startNginx } from './nginx.js';
@@ -30,12 +31,16 @@ export interface BenchEnv {
   readonly otlpEndpoint: string | undefined;
   /** Node flags for meshward processes (e.g. --cpu-prof). */
   readonly meshwardExecArgv: readonly string[];
+  /** Run Node-based proxies with --trace-gc and collect their pauses. */
+  readonly traceGc: boolean;
 }
 
 export interface RunningTarget {
   readonly proxyPids: readonly number[];
   readonly load: LoadTarget;
   stop(): Promise<void>;
+  /** GC pauses of its Node processes (with --trace-gc). */
+  readonly gc?: readonly GcTrace[];
 }
 
 export interface TargetSpec {
@@ -67,7 +72,7 @@ export interface NodeBuild {
 
 export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
 
-async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pids: number[]; port: number; stop(): Promise<void> }> {
+async function startMeshwardInbound(env: BenchEnv, name: string, variant: MeshwardVariant, build: NodeBuild): Promise<{ pids: number[]; port: number; stop(): Promise<void>; gc: GcTrace | undefined }> {
   const policyDir =
     variant.rbacRules === 0 ? undefined : await writeBenchPolicies(join(env.dir, `${name}-policies`), { caller: env.pki.client.uris[0]!, rateLimit: variant.rateLimit === true, validate: variant.validate === true });
   const config = await writeSidecarConfig(env.dir, {
@@ -78,12 +83,13 @@ async function startMeshwardInbound(env: BenchEnv, name: string, variant: Meshwa
     allowAnyAuthenticated: variant.allowAnyAuthenticated,
     extra: sidecarExtraYaml(env, name, variant, policyDir),
   });
-  const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv });
-  if (variant.tapSubscriber !== true) return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop };
+  const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv, traceGc: env.traceGc });
+  if (variant.tapSubscriber !== true) return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop, gc: sidecar.gc };
   const tap = await subscribeTap(sidecar.adminPort);
   return {
     pids: sidecar.pids,
     port: sidecar.inboundPort,
+    gc: sidecar.gc,
     stop: async () => {
       process.stderr.write(`bench: ${name}: the /tap subscriber received ${tap.events} events, ${tap.dropped} dropped\n`);
       tap.close();
@@ -145,13 +151,18 @@ const PASSTHROUGH = new URL('./passthrough-proxy.ts', import.meta.url).pathname;
 const H2_RELAY = new URL('./h2-relay-proxy.ts', import.meta.url).pathname;
 
 /** Forks a benchmark proxy script (run with tsx) and waits for its {port} message. */
-async function forkProxy(env: BenchEnv, name: string, script: string, args: string[], build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+async function forkProxy(env: BenchEnv, name: string, script: string, args: string[], build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void>; gc: GcTrace | undefined }> {
   const child = fork(script, args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(env.traceGc ? ['--trace-gc'] : [])],
     ...(build.node === undefined ? {} : { execPath: build.node }),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', env.traceGc ? 'pipe' : 'inherit', 'inherit', 'ipc'],
   });
   env.processes.track(name, child);
+  let gc: GcTrace | undefined;
+  if (env.traceGc) {
+    gc = new GcTrace();
+    gc.follow(child.stdout!);
+  }
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: not ready within 15 s`)), 15_000);
     child.once('message', (m: { port: number }) => {
@@ -160,7 +171,7 @@ async function forkProxy(env: BenchEnv, name: string, script: string, args: stri
     });
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
   });
-  return { pid: child.pid!, port, stop: () => env.processes.stop(child) };
+  return { pid: child.pid!, port, stop: () => env.processes.stop(child), gc };
 }
 
 /** A naive Node pass-through (passthrough-proxy.ts): the floor for a Node proxy. */
@@ -171,7 +182,7 @@ export function nodePassthrough(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
     async start(env) {
       const args = ['--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile];
       const p = await forkProxy(env, `node-passthrough${build.suffix}`, PASSTHROUGH, args, build);
-      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop };
+      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop, gc: gcOf(p.gc) };
     },
   };
 }
@@ -184,7 +195,7 @@ export function h2Relay(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
     async start(env) {
       const args = ['--mode', 'inbound', '--app', String(env.appPort), '--cert', env.serverSvid.certFile, '--key', env.serverSvid.keyFile, '--ca', env.pki.ca.certFile];
       const p = await forkProxy(env, `h2-relay${build.suffix}`, H2_RELAY, args, build);
-      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop };
+      return { proxyPids: [p.pid], load: { authority: `127.0.0.1:${p.port}`, tls: tlsClient(env) }, stop: p.stop, gc: gcOf(p.gc) };
     },
   };
 }
@@ -206,6 +217,7 @@ export function h2RelayPair(build: NodeBuild = DEFAULT_BUILD): TargetSpec {
         proxyPids: [outbound.pid, inbound.pid],
         load: { authority: `127.0.0.1:${outbound.port}` },
         stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+        gc: gcOf(outbound.gc, inbound.gc),
       };
     },
   };
@@ -219,7 +231,7 @@ export function meshwardInbound(variant: MeshwardVariant, build: NodeBuild = DEF
     ...(variant.pending === undefined ? {} : { pending: variant.pending }),
     async start(env) {
       const m = await startMeshwardInbound(env, name, variant, build);
-      return { proxyPids: m.pids, load: { authority: `127.0.0.1:${m.port}`, tls: tlsClient(env) }, stop: m.stop };
+      return { proxyPids: m.pids, load: { authority: `127.0.0.1:${m.port}`, tls: tlsClient(env) }, stop: m.stop, gc: gcOf(m.gc) };
     },
   };
 }
@@ -320,7 +332,7 @@ export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAUL
         allowAnyAuthenticated: true,
         extra: sidecarExtraYaml(env, name, { ...variant, rbacRules: 0 }, undefined, route),
       });
-      const outbound = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv }).catch(async (err: unknown) => {
+      const outbound = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv, traceGc: env.traceGc }).catch(async (err: unknown) => {
         await inbound.stop();
         throw err;
       });
@@ -328,10 +340,16 @@ export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAUL
         proxyPids: [...outbound.pids, ...inbound.pids],
         load: { authority: `127.0.0.1:${outPort}` },
         stop: async () => void (await Promise.all([outbound.stop(), inbound.stop()])),
+        gc: gcOf(outbound.gc, inbound.gc),
       };
     },
   };
 }
+
+const gcOf = (...traces: (GcTrace | undefined)[]): GcTrace[] | undefined => {
+  const t = traces.filter((x): x is GcTrace => x !== undefined);
+  return t.length === 0 ? undefined : t;
+};
 
 export interface Scenario {
   readonly name: string;

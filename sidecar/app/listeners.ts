@@ -4,29 +4,27 @@
 // wrapped in its exchange — and listen errors that name the listener and its config key.
 
 import type { HostPort } from '../core/host-port.js';
-import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { H2Exchange, H2HttpExchange } from '../proxy/h2-exchange.js';
+import { CodecExchange, CodecHttpExchange } from '../proxy/codec-exchange.js';
+import type { CodecStreamHandler, Http1Handler } from '../proxy/codec-listener.js';
 import { Http1Exchange } from '../proxy/http1-exchange.js';
 import type { HttpExchange } from '../proxy/http-exchange.js';
-import type { Http1Handler, StreamHandler } from '../proxy/inbound-listener.js';
 
 export interface InboundRoutes {
-  readonly onStream: StreamHandler;
+  readonly onStream: CodecStreamHandler;
   readonly onHttp1: Http1Handler | undefined;
 }
 
-export function inboundRoutes(grpc: Pipeline<H2Exchange>, graphql: { readonly path: string; readonly pipeline: Pipeline<HttpExchange> } | undefined): InboundRoutes {
+export function inboundRoutes(grpc: Pipeline<CodecExchange>, graphql: { readonly path: string; readonly pipeline: Pipeline<HttpExchange> } | undefined): InboundRoutes {
   if (graphql === undefined) {
-    return { onStream: (stream, headers, rawHeaders, peer) => grpc.handle(new H2Exchange(stream, headers, rawHeaders), peer), onHttp1: undefined };
+    return { onStream: (stream, headers, head, _end, peer) => grpc.handle(new CodecExchange(stream, headers, head), peer), onHttp1: undefined };
   }
   const { path, pipeline } = graphql;
-  const isEndpoint = (target: string | undefined): boolean =>
-    target !== undefined && target.startsWith(path) && (target.length === path.length || target.charCodeAt(path.length) === 0x3f /* ? */);
+  const isEndpoint = (target: string): boolean => target.startsWith(path) && (target.length === path.length || target.charCodeAt(path.length) === 0x3f /* ? */);
   return {
-    onStream(stream, headers, rawHeaders, peer: PeerIdentity) {
-      if (isEndpoint(headers[':path'])) pipeline.handle(new H2HttpExchange(stream, headers, rawHeaders), peer);
-      else grpc.handle(new H2Exchange(stream, headers, rawHeaders), peer);
+    onStream(stream, headers, head, _end, peer) {
+      if (isEndpoint(head.path)) pipeline.handle(new CodecHttpExchange(stream, headers, head), peer);
+      else grpc.handle(new CodecExchange(stream, headers, head), peer);
     },
     onHttp1: (req, res, peer) => pipeline.handle(new Http1Exchange(req, res), peer),
   };

@@ -23,13 +23,14 @@ import { validationProblems } from '../validation/validation-problems.js';
 import { validationFilter } from '../filters/validation-filter.js';
 import { CallObservers } from '../pipeline/observers.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { H2UpstreamPool } from '../h2/upstream-pool.js';
+import type { CodecExchange } from '../proxy/codec-exchange.js';
+import { CodecGrpcForwarder } from '../proxy/codec-grpc-forwarder.js';
+import { startCodecListener, type Listener } from '../proxy/codec-listener.js';
 import type { GraphqlForwarder } from '../proxy/graphql-forwarder.js';
-import { GrpcForwarder } from '../proxy/grpc-forwarder.js';
-import type { H2Exchange } from '../proxy/h2-exchange.js';
 import type { HttpExchange } from '../proxy/http-exchange.js';
-import { startInboundListener, type InboundListener } from '../proxy/inbound-listener.js';
 import { OutboundRoutes } from '../proxy/outbound-routes.js';
-import { UpstreamPool } from '../proxy/upstream-pool.js';
+import { logReachability, upstreamH2Options } from '../proxy/upstream-options.js';
 import { openAuditLog, type AuditSink } from '../telemetry/audit-log.js';
 import { auditObserver } from '../telemetry/audit-record.js';
 import { InflightCalls } from '../telemetry/inflight-calls.js';
@@ -115,7 +116,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let telemetry: Telemetry | undefined;
   let authn: ReturnType<typeof jwtAuthnFilterFor> | undefined;
   let admin: AdminServer | undefined;
-  let pool: UpstreamPool | undefined;
+  let pool: H2UpstreamPool | undefined;
   let limits: Limits | undefined;
   let catalog: Catalog | undefined;
   let alerts: Alerts | undefined;
@@ -123,8 +124,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
   let alertsCloseMs: number | undefined = 0;
   let graphqlForwarder: GraphqlForwarder | undefined;
   let routes: OutboundRoutes | undefined;
-  let inbound: InboundListener | undefined;
-  let outbound: InboundListener | undefined;
+  let inbound: Listener | undefined;
+  let outbound: Listener | undefined;
   const drainMs = config.shutdown.drainTimeout;
   /** Calls in flight on every listener, so a drain can say how many finished and how many were cut. */
   const inflight = new InflightCalls();
@@ -210,7 +211,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       }),
     );
 
-    pool = new UpstreamPool(config.inbound.app);
+    const app = config.inbound.app;
+    pool = new H2UpstreamPool({ host: app.host, port: app.port, onReachability: logReachability(`${app.host}:${app.port}`) }, upstreamH2Options);
     limits = await createLimits(config.rateLimit, opts.workers);
     metrics.addCollector(limits.metrics);
     // A shared store (Redis) gets a moment to connect, so the first calls do not time out; a
@@ -238,8 +240,8 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
       undeclared: config.catalog.protos.length > 0 ? undeclaredFilter(declarations ?? { current: EMPTY_DECLARATIONS }, config.catalog.undeclared) : undefined,
       validation: validation === undefined ? undefined : validationFilter(validation),
     });
-    const grpcForwarder = new GrpcForwarder(pool, identity.spiffeId);
-    const grpc = new Pipeline<H2Exchange>({
+    const grpcForwarder = new CodecGrpcForwarder(pool, identity.spiffeId);
+    const grpc = new Pipeline<CodecExchange>({
       protocol: 'grpc',
       filters: chains.grpc,
       observers: inboundObservers,
@@ -262,7 +264,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     }
     const onInbound = inboundRoutes(grpc, graphql);
     inbound = await listening('inbound', 'inbound.listen', config.inbound.listen, () =>
-      startInboundListener({
+      startCodecListener({
         listen: config.inbound.listen,
         mtls: config.inbound.mtls,
         trustDomain: config.identity.trustDomain,
@@ -277,7 +279,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
     const outboundConfig = config.outbound;
     if (outboundConfig !== undefined) {
       const outboundRoutes = (routes = new OutboundRoutes(outboundConfig.routes, identities));
-      const pipeline = new Pipeline<H2Exchange>({
+      const pipeline = new Pipeline<CodecExchange>({
         protocol: 'grpc',
         filters: outboundChain({ maxTimeoutMs: config.inbound.maxTimeout, maxHeaderListBytes: config.inbound.limits.maxHeaderListBytes, routes: outboundRoutes }),
         observers: new CallObservers([...telemetry.outboundObservers, inflight]),
@@ -286,7 +288,7 @@ export async function startSidecar(config: SidecarConfig, opts: SidecarOptions =
         forward: (call, exchange) => outboundRoutes.lookup(exchange.headers.get(':authority'))!.forwarder.forward(call, exchange),
       });
       outbound = await listening('outbound', 'outbound.listen', outboundConfig.listen, () =>
-        startInboundListener({
+        startCodecListener({
           listen: outboundConfig.listen,
           mtls: 'none',
           trustDomain: config.identity.trustDomain,

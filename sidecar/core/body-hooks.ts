@@ -1,6 +1,6 @@
 // What a call asks of the relay that moves its streamed body (data path), independent of how
-// the bytes move: chunks of a node:http2 stream, or DATA frame payloads of meshward's own
-// codec. Filters set these on the call (pipeline/call.ts); every relay must honour them.
+// the bytes move (today: DATA frame payloads of meshward's own HTTP/2 codec, h2/relay-lane.ts).
+// Filters set these on the call (pipeline/call.ts); every relay must honour them.
 
 import type { Rejection } from './filter.js';
 

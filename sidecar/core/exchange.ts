@@ -1,6 +1,5 @@
 // The transport seam (data path): one request and its response, whatever carries the bytes —
-// a node:http2 stream, an HTTP/1.1 request (proxy/), or a stream of meshward's own HTTP/2
-// codec. The pipeline builds a call from an exchange, replies through it (reply.ts writes
+// a stream of meshward's own HTTP/2 codec or an HTTP/1.1 request (proxy/). The pipeline builds a call from an exchange, replies through it (reply.ts writes
 // every reply meshward makes) and reads from it what the caller got; forwarders relay bytes.
 
 import type { ReplyHeaders } from './filter.js';

@@ -46,7 +46,7 @@ function recorder(): { handler: StreamHandler; outcomes: Map<number, Outcome> } 
     onSent(s, n) {
       of(s).sent += n;
     },
-    onClose(s) {
+    onComplete(s) {
       of(s).closed = true;
     },
   };

@@ -81,9 +81,15 @@ export class H2Connection implements FrameSink {
   private draining = false;
   private closing = false;
   private closeError: ConnectionError | undefined;
-  private idleSince = performance.now();
-  private idleTimer: NodeJS.Timeout | undefined;
-  private handshakeTimer: NodeJS.Timeout | undefined;
+  /** Streams opened so far: the idle check looks for no change between its sweeps. */
+  private opened = 0;
+  private readonly openedAt = performance.now();
+  /** When the header block being received began (its first octets), or 0. */
+  private blockSince = 0;
+  /** Idle tracking across sweeps: streams opened at the last sweep, and since when nothing is open. */
+  private sweptOpened = 0;
+  private idleFrom = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
   /** Free for the connection's owner (the peer identity of a listener, a pool's bookkeeping). */
   user: unknown = undefined;
   /**
@@ -108,14 +114,14 @@ export class H2Connection implements FrameSink {
       maxHeaderListSize: options.maxHeaderListSize,
     };
     this.nextStreamId = role === 'client' ? 1 : 2;
-    this.decoder = new HpackDecoder(options.headerTableSize, options.maxHeaderListSize, options.maxHeaderFields);
+    this.decoder = new HpackDecoder(options.headerTableSize, options.refusedHeaderListSize ?? options.maxHeaderListSize, options.maxHeaderFields);
     this.encoder = new HpackEncoder(4096);
     this.floods = new FloodGuard(options.floods);
     this.reader = new FrameReader(this, this.local.maxFrameSize, role === 'server');
     this.out = new OutputBatch(socket);
 
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    socket.on('data', this.onSocketData);
     socket.on('drain', () => this.drainBlocked());
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.closeError ??= { code: ErrorCode.INTERNAL_ERROR, detail: `socket: ${err.code ?? err.message}`, byPeer: true };
@@ -128,8 +134,11 @@ export class H2Connection implements FrameSink {
       this.out.push(windowUpdateFrame(0, options.connectionWindow - DEFAULT_WINDOW));
       this.recvWindow = options.connectionWindow;
     }
-    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), options.handshakeTimeoutMs);
-    this.handshakeTimer.unref();
+    if (!options.externalSweep) {
+      const timeouts = [options.handshakeTimeoutMs, options.firstRequestTimeoutMs, options.requestHeadersTimeoutMs, options.idleTimeoutMs].filter((t) => t > 0);
+      this.sweepTimer = setInterval(() => this.sweep(performance.now()), sweepPeriod(Math.min(...timeouts)));
+      this.sweepTimer.unref();
+    }
   }
 
   get isClosed(): boolean {
@@ -160,6 +169,7 @@ export class H2Connection implements FrameSink {
     stream.handler = handler;
     this.streams.set(stream.id, stream);
     this.ownStreams++;
+    this.opened++;
     this.sendHeaders(stream, headers, endStream);
     return stream;
   }
@@ -173,6 +183,14 @@ export class H2Connection implements FrameSink {
 
   private writeHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void {
     stream.headersSent = true;
+    // What the caller was told, for observers (server streams): :status and grpc-status.
+    if (this.role === 'server') {
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i]!;
+        if (name === ':status') stream.sentStatus = Number(headers[i + 1]);
+        else if (name === 'grpc-status') stream.sentGrpcStatus = headers[i + 1];
+      }
+    }
     const block = this.encoder.encode(headers, FRAME_HEADER_BYTES);
     this.push(headersFrames(stream.id, block, endStream, this.remote.maxFrameSize));
     if (endStream) this.endLocal(stream);
@@ -294,6 +312,7 @@ export class H2Connection implements FrameSink {
 
   resetStream(stream: H2Stream, code: number, notify: boolean): void {
     if (stream.closed) return;
+    stream.resetCode = code;
     if (!this.closing) this.push(rstStreamFrame(stream.id, code));
     this.remember(stream.id, false);
     this.closeStream(stream);
@@ -352,7 +371,7 @@ export class H2Connection implements FrameSink {
   private finishStream(stream: H2Stream): void {
     if (stream.closed) return;
     this.closeStream(stream);
-    stream.handler?.onClose(stream);
+    stream.handler?.onComplete(stream);
   }
 
   private closeStream(stream: H2Stream): void {
@@ -365,10 +384,7 @@ export class H2Connection implements FrameSink {
     this.streams.delete(stream.id);
     if ((stream.id & 1) === (this.role === 'server' ? 1 : 0)) this.peerStreams--;
     else this.ownStreams--;
-    if (this.activeStreams === 0) {
-      this.idleSince = performance.now();
-      if (this.goawaySent >= 0 || this.goawayReceived >= 0) this.endSocketSoon();
-    }
+    if (this.activeStreams === 0 && (this.goawaySent >= 0 || this.goawayReceived >= 0)) this.endSocketSoon();
   }
 
   private remember(id: number, byPeer: boolean): void {
@@ -521,7 +537,7 @@ export class H2Connection implements FrameSink {
     block.bytes += length;
     // The whole block must be kept to decode it (HPACK state is shared by the connection):
     // bound it, in octets and frames, or the connection goes.
-    if (block.frames > this.options.maxContinuations || block.bytes > 2 * this.options.maxHeaderListSize + 1024) {
+    if (block.frames > this.options.maxContinuations || block.bytes > this.options.maxHeaderBlockBytes) {
       return void this.fail(ErrorCode.ENHANCE_YOUR_CALM, 'header block over the CONTINUATION bounds');
     }
     block.parts.push(buf.subarray(p, p + length));
@@ -573,8 +589,10 @@ export class H2Connection implements FrameSink {
     if (this.goawaySent >= 0 && sid > this.goawaySent) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined, false);
     if (badPriority) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     if (decoded === DecodeResult.TOO_LARGE) return this.streamError(sid, ErrorCode.ENHANCE_YOUR_CALM, undefined);
-    // §5.1.2: over the limit, this stream alone is refused; the others go on.
-    if (this.peerStreams >= this.local.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined);
+    // §5.1.2: over the limit, this stream alone is refused; the others go on. A peer that had
+    // not seen our SETTINGS yet does this in good faith: such refusals count against the
+    // rapid-reset budget only beyond an allowance (a peer that keeps doing it).
+    if (this.peerStreams >= this.options.maxConcurrentStreams) return this.streamError(sid, ErrorCode.REFUSED_STREAM, undefined, this.floods.refusedOverLimit());
     const head = emptyRequestHead();
     if (checkRequest(list, head) !== undefined) return this.streamError(sid, ErrorCode.PROTOCOL_ERROR, undefined);
     const stream = new H2Stream(this, sid, this.remote.initialWindowSize, this.local.initialWindowSize);
@@ -582,6 +600,7 @@ export class H2Connection implements FrameSink {
     stream.remoteEnded = endStream;
     this.streams.set(sid, stream);
     this.peerStreams++;
+    this.opened++;
     this.handler.onStream?.(this, stream, list, head, endStream);
     if (stream.handler === undefined && !stream.closed) this.resetStream(stream, ErrorCode.REFUSED_STREAM, false);
   }
@@ -617,6 +636,8 @@ export class H2Connection implements FrameSink {
     const stream = this.streams.get(sid);
     if (stream === undefined) return;
     const code = buf.readUInt32BE(p);
+    stream.resetCode = code;
+    stream.resetByPeer = true;
     this.remember(sid, true);
     this.closeStream(stream);
     stream.handler?.onReset(stream, code, true);
@@ -651,8 +672,6 @@ export class H2Connection implements FrameSink {
     this.push(SETTINGS_ACK);
     if (!this.settingsReceived) {
       this.settingsReceived = true;
-      clearTimeout(this.handshakeTimer);
-      this.armIdleTimer();
       this.handler.onReady?.(this);
     }
     if (delta > 0) this.drainBlocked();
@@ -775,10 +794,12 @@ export class H2Connection implements FrameSink {
     if (this.closing) return;
     this.closing = true;
     this.reader.stop();
-    clearTimeout(this.handshakeTimer);
-    clearTimeout(this.idleTimer);
+    clearInterval(this.sweepTimer);
     const open = [...this.streams.values()];
-    for (const s of open) this.closeStream(s);
+    for (const s of open) {
+      s.resetCode = code;
+      this.closeStream(s);
+    }
     for (const s of open) s.handler?.onReset(s, code, false);
     this.endSocketSoon();
   }
@@ -801,24 +822,45 @@ export class H2Connection implements FrameSink {
     this.handler.onClose?.(this, this.closeError);
   }
 
-  private onHandshakeTimeout(): void {
-    if (this.settingsReceived || this.closing) return;
-    this.closeError = { code: ErrorCode.SETTINGS_TIMEOUT, detail: 'no preface and SETTINGS in time', byPeer: false };
-    this.destroy(ErrorCode.CANCEL);
+  /**
+   * The timeouts, checked every few hundred ms by one timer (this connection's, or its
+   * listener's for all of them): the preface and SETTINGS, the first request head (server),
+   * a header block once begun (slowloris), and idleness — no stream open, none opened — for
+   * `idleTimeoutMs` (give or take a sweep).
+   */
+  sweep(now: number): void {
+    if (this.closing) return;
+    const o = this.options;
+    if (!this.settingsReceived && now - this.openedAt >= o.handshakeTimeoutMs) {
+      this.closeError = { code: ErrorCode.SETTINGS_TIMEOUT, detail: 'no preface and SETTINGS in time', byPeer: false };
+      return this.destroy(ErrorCode.CANCEL);
+    }
+    if (this.role === 'server' && o.firstRequestTimeoutMs > 0 && this.lastPeerStreamId === 0 && now - this.openedAt >= o.firstRequestTimeoutMs) {
+      return void this.fail(ErrorCode.NO_ERROR, 'no request in time');
+    }
+    if (o.requestHeadersTimeoutMs > 0 && this.blockSince !== 0 && now - this.blockSince >= o.requestHeadersTimeoutMs) {
+      return void this.fail(ErrorCode.NO_ERROR, 'header block not complete in time');
+    }
+    if (o.idleTimeoutMs > 0 && this.settingsReceived) {
+      if (this.activeStreams === 0 && this.opened === this.sweptOpened) {
+        if (this.idleFrom === 0) this.idleFrom = now;
+        else if (now - this.idleFrom >= o.idleTimeoutMs) this.close();
+      } else this.idleFrom = 0;
+      this.sweptOpened = this.opened;
+    }
   }
 
-  /** One timer per connection, re-armed lazily: the hot path only stamps `idleSince`. */
-  private armIdleTimer(): void {
-    const ms = this.options.idleTimeoutMs;
-    if (ms <= 0 || this.closing) return;
-    const check = (): void => {
-      if (this.closing) return;
-      const idleFor = performance.now() - this.idleSince;
-      if (this.activeStreams === 0 && idleFor >= ms) return this.close();
-      this.idleTimer = setTimeout(check, this.activeStreams === 0 ? ms - idleFor : ms);
-      this.idleTimer.unref();
-    };
-    this.idleTimer = setTimeout(check, ms);
-    this.idleTimer.unref();
-  }
+  /** Reads frames; notes when a header block begins or ends (the request headers timeout). */
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.reader.push(chunk);
+    const partial = this.reader.partialType;
+    if (this.block !== undefined || partial === FrameType.HEADERS || partial === FrameType.CONTINUATION) {
+      if (this.blockSince === 0) this.blockSince = performance.now();
+    } else if (this.blockSince !== 0) this.blockSince = 0;
+  };
+}
+
+/** How often a connection checks its timeouts: a quarter of the shortest, within 50 ms .. 1 s. */
+export function sweepPeriod(shortestMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(shortestMs / 4)));
 }

@@ -41,11 +41,22 @@ describe('floods end in GOAWAY ENHANCE_YOUR_CALM', () => {
     await peer.expectGoaway(ENHANCE_YOUR_CALM);
     assert.ok(server.requests.length <= DEFAULT_FLOOD_LIMITS.resetsPer10s + 1, `${server.requests.length} streams reached the handler`);
   });
-  test('streams refused over the concurrency limit count as resets too', async () => {
-    const { peer } = await setup({ maxConcurrentStreams: 1 }, true);
-    const frames: Buffer[] = [];
-    for (let i = 0; i < DEFAULT_FLOOD_LIMITS.resetsPer10s + 10; i++) frames.push(peer.headers(1 + 2 * i, requestFields(), true));
-    peer.send(...frames);
+  test('streams refused over the concurrency limit: free within an allowance, then they count as resets', async () => {
+    const floods = { ...DEFAULT_FLOOD_LIMITS, resetsPer10s: 5, freeRefusalsPer10s: 20 };
+    const { server, peer } = await setup({ maxConcurrentStreams: 1, floods }, true);
+    peer.send(peer.headers(1, requestFields(), true));
+    await waitFor(() => server.held.length === 1);
+    // A client that had not seen our SETTINGS: 20 streams over the limit, each refused alone, the connection kept.
+    const early = Array.from({ length: 20 }, (_, i) => 3 + 2 * i);
+    peer.send(...early.map((id) => peer.headers(id, requestFields(), true)));
+    for (const id of early) await peer.expectReset(id, ErrorCode.REFUSED_STREAM);
+    await peer.expectAlive();
+    server.release(server.held[0]!);
+    assert.equal((await peer.response(1)).status, '200');
+    // One that keeps doing it: past the allowance each refusal spends the reset budget (5).
+    peer.send(peer.headers(43, requestFields(), true));
+    await waitFor(() => server.held.length === 1);
+    peer.send(...Array.from({ length: 10 }, (_, i) => peer.headers(45 + 2 * i, requestFields(), true)));
     await peer.expectGoaway(ENHANCE_YOUR_CALM);
   });
   test('SETTINGS flood', async () => {
@@ -85,7 +96,8 @@ describe('floods end in GOAWAY ENHANCE_YOUR_CALM', () => {
   test('CONTINUATION flood: a header block over the size bound', async () => {
     const { peer } = await setup();
     const chunk = Buffer.alloc(16_000, 0x40);
-    peer.send(frame(FrameType.HEADERS, 0, 1, chunk), frame(FrameType.CONTINUATION, 0, 1, chunk), frame(FrameType.CONTINUATION, 0, 1, chunk));
+    // 6 × 16,000 octets: over the 80 KiB kept to decode one block.
+    peer.send(frame(FrameType.HEADERS, 0, 1, chunk), ...Array.from({ length: 5 }, () => frame(FrameType.CONTINUATION, 0, 1, chunk)));
     await peer.expectGoaway(ENHANCE_YOUR_CALM);
   });
   test('ordinary traffic stays well within every budget', async () => {

@@ -1,5 +1,5 @@
 // Per-connection budgets against frames that cost us work but carry no request (data path):
-// rapid reset (CVE-2023-44487), SETTINGS and PING floods, PRIORITY floods, runs of empty
+// rapid reset (CVE-2023-44487), streams over the concurrent-stream limit, SETTINGS and PING floods, PRIORITY floods, runs of empty
 // frames, WINDOW_UPDATE floods (CVE-2019-9511..9518). Modelled on Envoy's edge defaults:
 // ratios to useful work where the peer controls both, plain rates in 10 s windows
 // elsewhere. Over budget, the connection ends with GOAWAY ENHANCE_YOUR_CALM.
@@ -7,6 +7,12 @@
 export interface FloodLimits {
   /** Streams reset by the peer, or by us for its errors, per 10 s. */
   readonly resetsPer10s: number;
+  /**
+   * Streams refused for being over SETTINGS_MAX_CONCURRENT_STREAMS that do not count as
+   * resets, per 10 s (a peer that opened them before it saw our SETTINGS); beyond these each
+   * one counts against `resetsPer10s`.
+   */
+  readonly freeRefusalsPer10s: number;
   readonly settingsPer10s: number;
   readonly pingsPer10s: number;
   /** PRIORITY frames per stream opened (plus one stream's worth). */
@@ -19,6 +25,7 @@ export interface FloodLimits {
 
 export const DEFAULT_FLOOD_LIMITS: FloodLimits = Object.freeze({
   resetsPer10s: 200,
+  freeRefusalsPer10s: 100,
   settingsPer10s: 1000,
   pingsPer10s: 10_000,
   prioritiesPerStream: 100,
@@ -46,6 +53,7 @@ class WindowCount {
 
 export class FloodGuard {
   private readonly resets: WindowCount;
+  private readonly refusals: WindowCount;
   private readonly settings: WindowCount;
   private readonly pings: WindowCount;
   private priorities = 0;
@@ -56,6 +64,7 @@ export class FloodGuard {
 
   constructor(private readonly limits: FloodLimits) {
     this.resets = new WindowCount(limits.resetsPer10s);
+    this.refusals = new WindowCount(limits.freeRefusalsPer10s);
     this.settings = new WindowCount(limits.settingsPer10s);
     this.pings = new WindowCount(limits.pingsPer10s);
   }
@@ -63,6 +72,10 @@ export class FloodGuard {
   /** Each returns the name of the exceeded budget, or undefined. */
   reset(): string | undefined {
     return this.resets.hit(performance.now()) ? 'rapid reset' : undefined;
+  }
+  /** A stream refused over the concurrent-stream limit: true when it counts as a reset (the allowance is spent). */
+  refusedOverLimit(): boolean {
+    return this.refusals.hit(performance.now());
   }
   settingsFrame(): string | undefined {
     return this.settings.hit(performance.now()) ? 'SETTINGS flood' : undefined;

@@ -59,6 +59,11 @@ export class FrameReader {
     if (off < end) this.startPartial(chunk, off);
   }
 
+  /** The type of a frame received in part (its first 4 octets known), or -1. */
+  get partialType(): number {
+    return this.accLen >= 4 ? this.acc[3]! : -1;
+  }
+
   /** Stop reading (the connection is closing). */
   stop(): void {
     this.stopped = true;

@@ -10,7 +10,9 @@ import { FrameReader } from './frame-reader.js';
 import { checkRequest, emptyRequestHead } from './header-rules.js';
 import { DecodeResult, HpackDecoder } from './hpack/decoder.js';
 import { HpackEncoder } from './hpack/encoder.js';
+import net, { type AddressInfo } from 'node:net';
 import { frame, RawPeer, requestFields, settingsPayload, u32 } from './test-support/raw-peer.js';
+import { startRelayServer } from './test-support/relay-server.js';
 import { startEchoServer, type EchoServer } from './test-support/echo-server.js';
 
 /** mulberry32: a small deterministic PRNG. */
@@ -124,6 +126,80 @@ describe('fuzz: random frames against a server connection', () => {
     peer.send(peer.headers(1, requestFields(), true));
     assert.equal((await peer.response(1)).status, '200');
     peer.close();
+  });
+});
+
+/** An independent look at a request as the app received it (RFC 9113 §8.2, §8.3), written for this test. */
+function wellFormed(fields: string[]): string | undefined {
+  const pseudo = new Set<string>();
+  let regular = false;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    if (name.startsWith(':')) {
+      if (regular || pseudo.has(name) || ![':method', ':scheme', ':path', ':authority'].includes(name)) return `pseudo ${name}`;
+      pseudo.add(name);
+    } else {
+      regular = true;
+      if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return `name ${JSON.stringify(name)}`;
+      if (['connection', 'transfer-encoding', 'upgrade', 'keep-alive', 'proxy-connection'].includes(name)) return name;
+      if (name === 'te' && value !== 'trailers') return 'te';
+    }
+    if (/[\r\n\0]/.test(value)) return `value of ${name}`;
+  }
+  return pseudo.has(':method') && pseudo.has(':scheme') && pseudo.has(':path') ? undefined : 'missing pseudo-header';
+}
+
+describe('fuzz: random frames through the relay to a raw app', () => {
+  test('400 connections: every request the app receives is well formed; the relay keeps relaying', async () => {
+    // The app: a raw peer that records the header blocks the relay sends it.
+    const appPeers: RawPeer[] = [];
+    const appServer = net.createServer((socket) => {
+      const p = RawPeer.accept(socket);
+      appPeers.push(p);
+      p.send(frame(FrameType.SETTINGS, 0, 0), frame(FrameType.SETTINGS, 1, 0));
+    });
+    await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
+    const relay = await startRelayServer((appServer.address() as AddressInfo).port, { maxConcurrentStreams: 10 });
+    const r = rng(0xa99);
+    const errors: unknown[] = [];
+    const onError = (e: unknown): void => void errors.push(e);
+    process.on('uncaughtException', onError);
+    try {
+      for (let c = 0; c < 400; c++) {
+        const peer = await RawPeer.connect(relay.port);
+        const enc = new HpackEncoder();
+        let id = -1;
+        const frames: Buffer[] = [PREFACE, frame(FrameType.SETTINGS, 0, 0)];
+        for (let i = Math.floor(r() * 20); i > 0; i--) frames.push(randomFrame(r, enc, () => Math.max(1, (id += 2))));
+        peer.send(...frames);
+        await new Promise((res) => setTimeout(res, r() < 0.2 ? 5 : 0));
+        peer.close();
+      }
+      await new Promise((res) => setTimeout(res, 200));
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    assert.deepEqual(errors, []);
+    let requests = 0;
+    for (const p of appPeers) {
+      const seen = new Set<number>();
+      for (const f of p.frames.filter((x) => x.type === FrameType.HEADERS)) {
+        const fields = p.decode(f);
+        if (seen.has(f.streamId)) {
+          // Trailers: regular fields only.
+          assert.ok(fields.every((v, i) => i % 2 === 1 || !v.startsWith(':')), JSON.stringify(fields));
+          continue;
+        }
+        seen.add(f.streamId);
+        requests++;
+        assert.equal(wellFormed(fields), undefined, JSON.stringify(fields));
+      }
+    }
+    assert.ok(requests > 0, 'some requests were relayed');
+    for (const p of appPeers) p.close();
+    await relay.close();
+    appServer.close();
   });
 });
 

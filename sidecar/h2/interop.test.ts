@@ -107,7 +107,7 @@ describe('a client connection against Node’s http2 server', () => {
           onTrailers: (_s, t) => resolve({ headers, body: Buffer.concat(chunks), trailers: t }),
           onReset: (_s, code) => reject(new Error(`reset ${code}`)),
           onSent: () => {},
-          onClose: () => {},
+          onComplete: () => {},
         };
         const s = conn.request([':method', 'POST', ':scheme', 'http', ':path', path, ':authority', 'node'], false, handler);
         if (s === undefined) return reject(new Error('no stream'));

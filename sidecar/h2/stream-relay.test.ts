@@ -3,6 +3,7 @@
 // to end with a slow reader, one shared upstream connection (another when the app's stream
 // limit is reached), and an app restart answered with 14 UNAVAILABLE, then recovery.
 
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
@@ -80,7 +81,7 @@ describe('relay with grpc-js on both sides', () => {
     const client = echoClient(target, 'insecure');
     const before = app.calls.length;
     let paused = true;
-    const call = client.ServerStream({ count: 600, payloadSize: 64 * 1024 }, { deadline: Date.now() + 60_000 });
+    const call = client.ServerStream({ count: 600, payloadSize: 64 * 1024 }, new grpc.Metadata(), { deadline: Date.now() + 60_000 });
     let received = 0;
     call.on('data', () => {
       received++;

@@ -19,13 +19,13 @@ export interface StreamHandler {
   /**
    * The stream ended abnormally: reset by the peer (`byPeer`), by us for a protocol error,
    * or because the connection closed (`code` is then the GOAWAY's or INTERNAL_ERROR).
-   * Called at most once, and never after `onClose`.
+   * Called at most once, and never after `onComplete`.
    */
   onReset(stream: H2Stream, code: number, byPeer: boolean): void;
   /** Queued DATA of `bytes` octets went out (window opened): pass the credit on. */
   onSent(stream: H2Stream, bytes: number): void;
   /** Both sides ended the stream cleanly. */
-  onClose(stream: H2Stream): void;
+  onComplete(stream: H2Stream): void;
 }
 
 export class H2Stream {
@@ -54,6 +54,12 @@ export class H2Stream {
   /** END_STREAM goes with the last pending DATA; trailers go after it. */
   pendingEnd = false;
   pendingTrailers: readonly string[] | undefined = undefined;
+  /** Server streams: the :status and grpc-status we sent (0 / undefined: none yet). */
+  sentStatus = 0;
+  sentGrpcStatus: string | undefined = undefined;
+  /** RST_STREAM code, when the stream was reset (by us, or by the peer: `resetByPeer`). */
+  resetCode: number | undefined = undefined;
+  resetByPeer = false;
   /** content-length of the peer's message (-1 when absent) and DATA octets received (§8.1.1). */
   expectedLength = -1;
   receivedLength = 0;

@@ -33,6 +33,21 @@ export class AssertedHeaders {
     }
   }
 
+  /**
+   * The same as `apply`, for a field list (meshward's own HTTP/2 codec): appends the identity
+   * and trace fields; the caller's trace fields of the same names must have been left out
+   * (`replacedByTrace`).
+   */
+  applyPairs(out: string[], peer: PeerIdentity, trace: CallTrace | undefined): void {
+    if (peer.authenticated && peer.spiffeId !== undefined) out.push('x-forwarded-client-cert', this.clientCertHeader(peer), 'x-meshward-principal', peer.spiffeId);
+    const headers = trace?.appHeaders;
+    if (headers === undefined) return;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined) out.push(name, value);
+    }
+  }
+
   /** x-forwarded-client-cert for a caller: built once per connection (its PeerIdentity), not per call. */
   private clientCertHeader(peer: PeerIdentity): string {
     let value = this.xfcc.get(peer);
@@ -42,4 +57,9 @@ export class AssertedHeaders {
     }
     return value;
   }
+}
+
+/** Whether the call's trace context replaces (or removes) the caller's field `name`. */
+export function replacedByTrace(name: string, trace: CallTrace | undefined): boolean {
+  return trace !== undefined && name in trace.appHeaders;
 }

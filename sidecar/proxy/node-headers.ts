@@ -1,4 +1,4 @@
-// The request headers of a node:http2 stream or an HTTP/1.1 request as the call sees them
+// The request headers of an HTTP/1.1 request (node:http) as the call sees them
 // (data path): lookups go to Node's own headers object (built by Node anyway, so a call costs
 // no extra parsing), the ordered pairs to its raw list.
 

@@ -7,8 +7,9 @@ import type { HostPort } from '../core/host-port.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { uriSansOf } from '../identity/peer-identity.js';
-import { GrpcForwarder } from './grpc-forwarder.js';
-import { UpstreamPool } from './upstream-pool.js';
+import { H2UpstreamPool } from '../h2/upstream-pool.js';
+import { logReachability, upstreamH2Options } from './upstream-options.js';
+import { CodecGrpcForwarder } from './codec-grpc-forwarder.js';
 
 export interface RouteConfig {
   readonly authority: string;
@@ -17,8 +18,8 @@ export interface RouteConfig {
 }
 
 export interface OutboundRoute extends RouteConfig {
-  readonly pool: UpstreamPool;
-  readonly forwarder: GrpcForwarder;
+  readonly pool: H2UpstreamPool;
+  readonly forwarder: CodecGrpcForwarder;
 }
 
 /** The check of the remote sidecar's certificate: exactly one URI SAN, equal to the route's identity. */
@@ -36,20 +37,28 @@ export class OutboundRoutes {
   constructor(routes: readonly RouteConfig[], identity: Snapshot<WorkloadIdentity>) {
     for (const r of routes) {
       const host = r.authority.replace(/:\d+$/, '');
-      const pool = new UpstreamPool(r.address, {
-        tls: () => {
-          const id = identity.current;
-          return {
-            key: id.keyPem,
-            cert: id.certPem,
-            ca: id.caPem,
-            minVersion: 'TLSv1.2',
-            servername: host,
-            checkServerIdentity: expectSpiffeId(r.identity),
-          };
+      // mTLS to the remote sidecar on meshward's own HTTP/2: the route's SPIFFE ID is checked
+      // in the handshake (checkServerIdentity), so no stream goes to anyone else.
+      const pool = new H2UpstreamPool(
+        {
+          host: r.address.host,
+          port: r.address.port,
+          tls: () => {
+            const id = identity.current;
+            return {
+              key: id.keyPem,
+              cert: id.certPem,
+              ca: id.caPem,
+              minVersion: 'TLSv1.2',
+              servername: host,
+              checkServerIdentity: expectSpiffeId(r.identity),
+            };
+          },
+          onReachability: logReachability(`${r.address.host}:${r.address.port}`),
         },
-      });
-      const route: OutboundRoute = { ...r, pool, forwarder: new GrpcForwarder(pool, identity.current.spiffeId, 'https') };
+        upstreamH2Options,
+      );
+      const route: OutboundRoute = { ...r, pool, forwarder: new CodecGrpcForwarder(pool, identity.current.spiffeId, 'https') };
       this.byAuthority.set(r.authority.toLowerCase(), route);
     }
   }

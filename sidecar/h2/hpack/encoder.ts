@@ -9,14 +9,13 @@ import { DynamicTable } from './dynamic-table.js';
 import { huffmanEncode, huffmanLength } from './huffman.js';
 import { STATIC_COUNT, STATIC_NAME_INDEX, STATIC_PAIR_INDEX } from './static-table.js';
 
-/** Values that change with every call: indexing them would only churn the table. */
+/** Values that change with every call: indexing them would only churn the table. (`date` changes once a second: it is indexed.) */
 const UNINDEXED = new Set([
   'grpc-timeout',
   'content-length',
   'traceparent',
   'tracestate',
   'x-request-id',
-  'date',
   'grpc-message',
   'grpc-status-details-bin',
   'x-forwarded-client-cert',

@@ -47,7 +47,7 @@ export async function startEchoServer(overrides: Partial<H2Options> = {}, opts: 
     },
     onReset() {},
     onSent() {},
-    onClose() {},
+    onComplete() {},
   };
 
   const server = net.createServer((socket) => {

@@ -5,14 +5,14 @@
 import net, { type AddressInfo } from 'node:net';
 import { H2Connection } from '../connection.js';
 import { h2Options, type H2Options } from '../options.js';
-import { StreamRelay } from '../stream-relay.js';
+import { StreamRelay, type RelayHooks } from '../stream-relay.js';
 import { H2UpstreamPool } from '../upstream-pool.js';
 
 export interface RelayServer {
   readonly port: number;
   readonly pool: H2UpstreamPool;
   readonly connections: H2Connection[];
-  readonly relays: Set<StreamRelay>;
+  readonly relays: Set<StreamRelay<number>>;
   close(): Promise<void>;
 }
 
@@ -26,16 +26,25 @@ export function passThroughFields(headers: readonly string[]): string[] {
   return out;
 }
 
-export async function startRelayServer(appPort: number, overrides: Partial<H2Options> = {}): Promise<RelayServer> {
+/** Body hooks for a call; `answer` ends it with a gRPC status (as the forwarder's refusal does). */
+export type HooksFor = (headers: string[], answer: (grpcStatus: number) => void) => Omit<RelayHooks<number>, 'refused'> | undefined;
+
+export async function startRelayServer(appPort: number, overrides: Partial<H2Options> = {}, hooksFor?: HooksFor): Promise<RelayServer> {
   const options = h2Options(overrides);
   const pool = new H2UpstreamPool({ host: '127.0.0.1', port: appPort }, options);
   const connections: H2Connection[] = [];
-  const relays = new Set<StreamRelay>();
+  const relays = new Set<StreamRelay<number>>();
   const server = net.createServer((socket) => {
     connections.push(
       new H2Connection(socket, 'server', options, {
         onStream(_conn, stream, headers, _head, endStream) {
-          const relay = new StreamRelay(stream, { finished: (r) => relays.delete(r) });
+          let relay: StreamRelay<number> | undefined;
+          const answer = (status: number): void => {
+            const headersOnly = [':status', '200', 'content-type', 'application/grpc', 'grpc-status', String(status)];
+            relay?.abort({ headersOnly, trailers: ['grpc-status', String(status)] });
+          };
+          const hooks = hooksFor?.(headers, answer);
+          relay = new StreamRelay<number>(stream, { finished: (r) => relays.delete(r) }, hooks && { ...hooks, refused: answer });
           relays.add(relay);
           relay.start(pool, passThroughFields(headers), endStream);
         },

@@ -1,9 +1,10 @@
-// The gRPC forwarder over real HTTP/2 on loopback (a node:http2 front, the forwarder, an h2c
-// app): byte-for-byte relay, asserted headers, trailers, failures as gRPC statuses, and the
-// body hooks — the chunk guard, message guards and pacers — as a relay must honour them.
+// The gRPC forwarder on meshward's own codec over real HTTP/2 on loopback (a node:http2
+// client, a codec front with the forwarder, an h2c node:http2 app): byte-for-byte relay,
+// asserted headers, trailers, failures as gRPC statuses, and the body hooks — the chunk
+// guard, message guards and pacers — as a relay must honour them.
 import assert from 'node:assert/strict';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import type { MessageGuard, Pacer } from '../core/body-hooks.js';
 import { RejectCode } from '../core/codes.js';
@@ -11,9 +12,11 @@ import type { Rejection } from '../core/filter.js';
 import type { Call } from '../pipeline/call.js';
 import { dataSnapshotOf, policyOf, testCall } from '../pipeline/call.test-helper.js';
 import { FrameSizeGuard } from '../ratelimit/frame-size-guard.js';
-import { GrpcForwarder } from './grpc-forwarder.js';
-import { H2Exchange } from './h2-exchange.js';
-import { UpstreamPool } from './upstream-pool.js';
+import { H2Connection } from '../h2/connection.js';
+import { h2Options } from '../h2/options.js';
+import { H2UpstreamPool } from '../h2/upstream-pool.js';
+import { CodecExchange } from './codec-exchange.js';
+import { CodecGrpcForwarder } from './codec-grpc-forwarder.js';
 
 const SNAPSHOT = dataSnapshotOf(policyOf('apiVersion: meshward.dev/v1alpha1\nkind: Policy\nmetadata: { name: p }\nspec: {}\n'));
 const closers: Array<() => void> = [];
@@ -59,21 +62,27 @@ async function startApp(answer: (stream: ServerHttp2Stream, s: AppStream) => voi
 
 /** The front: each stream becomes an exchange and a call (`shape` sets its hooks), forwarded to `appPort`. */
 async function startFront(appPort: number, shape: (call: Call) => void = () => undefined): Promise<{ client: ClientHttp2Session; calls: Call[] }> {
-  const pool = new UpstreamPool({ host: '127.0.0.1', port: appPort });
+  const options = h2Options();
+  const pool = new H2UpstreamPool({ host: '127.0.0.1', port: appPort }, options);
   closers.push(() => pool.destroy());
-  const forwarder = new GrpcForwarder(pool, 'spiffe://t/ns/app/sa/me');
+  const forwarder = new CodecGrpcForwarder(pool, 'spiffe://t/ns/app/sa/me');
   const calls: Call[] = [];
-  const server = http2.createServer();
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-    stream.on('error', () => undefined);
-    const exchange = new H2Exchange(stream, headers, rawHeaders);
-    const call = testCall({ target: exchange.target, headers: rawHeaders, principal: 'spiffe://t/ns/web/sa/caller', snapshot: SNAPSHOT });
-    shape(call);
-    calls.push(call);
-    forwarder.forward(call, exchange);
+  const server = net.createServer((socket) => {
+    const conn = new H2Connection(socket, 'server', options, {
+      onStream(_c, stream, headers, head) {
+        const exchange = new CodecExchange(stream, headers, head);
+        const call = testCall({ target: exchange.target, headers, principal: 'spiffe://t/ns/web/sa/caller', snapshot: SNAPSHOT });
+        shape(call);
+        calls.push(call);
+        // As the pipeline does: the forward waits one turn (DATA of the same read waits in the exchange).
+        setImmediate(() => forwarder.forward(call, exchange));
+      },
+    });
+    closers.push(() => conn.destroy());
   });
-  server.on('session', (session) => closers.push(() => session.destroy()));
-  const client = http2.connect(`http://127.0.0.1:${await listen(server)}`);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => server.close());
+  const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   client.on('error', () => undefined);
   closers.push(() => client.destroy());
   return { client, calls };
@@ -103,7 +112,7 @@ function grpcCall(client: ClientHttp2Session, messages: Buffer[], extra: Record<
 
 const status = (a: Answer): string | undefined => String(a.trailers?.['grpc-status'] ?? a.headers['grpc-status']);
 
-test('relays a call byte for byte: the caller’s asserted headers replaced, a deadline sent, the app’s trailers back', async () => {
+test('relays a call byte for byte (codec): the caller’s asserted headers replaced, a deadline sent, the app’s trailers back', async () => {
   const app = await startApp((stream, s) => {
     stream.once('end', () => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-app': 'yes' }, { waitForTrailers: true });
