@@ -32,6 +32,12 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # 3. The runtime image: node, production node_modules, the compiled sidecar.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# V8's young generation: Node 24 lets each semi-space grow to 64 MB (Node 20: 16 MB), which put
+# a sidecar at 226-280 MB RSS under load, close to or above the injected 256Mi limit. 16 MB
+# (Node 20's size) measured 132-210 MB, CPU per call within the benchmark's noise
+# (BENCHMARKS.md, issue 14, "Memory"; docs/kubernetes.md "Memory"). A pod's own NODE_OPTIONS
+# replaces this.
+ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/sidecar ./dist/sidecar

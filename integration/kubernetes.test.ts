@@ -364,6 +364,8 @@ test('the Dockerfile: Node 24 slim, production dependencies, non-root, and what 
   assert.equal(lines.filter((l) => l.startsWith('FROM ')).length, 3, 'multi-stage');
   assert.match(dockerfile, /npm ci --omit=dev/);
   assert.match(dockerfile, /^USER 65532:65532$/m);
+  // Node 24's young generation capped at Node 20's size (docs/kubernetes.md "Memory").
+  assert.match(dockerfile, /^ENV NODE_OPTIONS=--max-semi-space-size=16$/m);
   // Every COPY from the build context names a file or folder of the repository.
   for (const line of lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from='))) {
     const sources = line.split(/\s+/).slice(1, -1);

@@ -43,6 +43,9 @@ const HELP = `usage: npm run bench -- [options]
   --also-node BIN       also run meshward and the Node pass-through on another Node binary
                         (e.g. Node 24, which production runs) as NAME@nodeN
   --pending             also run the targets marked pending (to try work in progress)
+  --node-option OPT     also run meshward and the Node proxies with this Node option (e.g.
+                        --node-option=--max-semi-space-size=16) as NAME+OPT, on each Node
+                        binary; repeatable: one extra set of targets per option
   --trace-gc            run the Node-based proxies with --trace-gc: a GC pause summary per target`;
 
 const { values: args } = parseArgs({
@@ -65,6 +68,7 @@ const { values: args } = parseArgs({
     'also-node': { type: 'string' },
     pending: { type: 'boolean', default: false },
     'trace-gc': { type: 'boolean', default: false },
+    'node-option': { type: 'string', multiple: true },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -80,6 +84,12 @@ if (args['also-node'] !== undefined) {
   const version = spawnSync(args['also-node'], ['--version'], { encoding: 'utf8' }).stdout.trim();
   if (!/^v\d+/.test(version)) throw new Error(`--also-node ${args['also-node']}: not a Node binary`);
   builds.push({ suffix: `@node${version.slice(1).split('.')[0]}`, label: ` on Node ${version}`, node: args['also-node'] });
+}
+// Each --node-option runs every Node binary's targets once more with that option.
+for (const opt of args['node-option'] ?? []) {
+  if (!opt.startsWith('--')) throw new Error(`--node-option ${opt}: expected a Node option such as --max-semi-space-size=16`);
+  const suffix = `+${opt.slice(2).replace(/[^A-Za-z0-9]+/g, '-')}`;
+  for (const b of builds.filter((x) => x.execArgv === undefined)) builds.push({ ...b, suffix: `${b.suffix}${suffix}`, label: `${b.label}, ${opt}`, execArgv: [opt] });
 }
 if (args.baseline !== undefined) builds.push({ suffix: '@before', label: ' (before)', cli: join(args.baseline, 'dist', 'sidecar', 'cli', 'meshward.js') });
 const SCENARIOS = allScenarios(builds);

@@ -178,7 +178,7 @@ export function renderScenario(s: ScenarioReport, rate: number): string {
 /**
  * Paired comparisons within the run (median over rounds of per-round ratios): a change
  * against the build before it (`X` vs `X@before`), another Node against this one (`X@nodeN`
- * vs `X`), 2 workers against 1 (`X-w2` vs `X`), and meshward against the naive Node
+ * vs `X`), a Node option against none (`X+OPT` vs `X`), 2 workers against 1 (`X-w2` vs `X`), and meshward against the naive Node
  * pass-through on the same Node.
  */
 export function renderPairs(s: ScenarioReport): string {
@@ -193,7 +193,11 @@ export function renderPairs(s: ScenarioReport): string {
     const before = byName.get(`${t.name}@before`);
     if (before !== undefined) pair(t, before, 'this build vs the one before');
     const at = t.name.indexOf('@node');
-    if (at > 0) {
+    const plus = t.name.indexOf('+');
+    if (plus > 0) {
+      const without = byName.get(t.name.slice(0, plus));
+      if (without !== undefined) pair(t, without, 'with the Node option vs without, same Node');
+    } else if (at > 0) {
       const base = byName.get(t.name.slice(0, at));
       if (base !== undefined) pair(t, base, 'other Node vs this one');
     }

@@ -68,6 +68,8 @@ export interface NodeBuild {
   readonly node?: string;
   /** meshward CLI of another build (…/dist/sidecar/cli/meshward.js). */
   readonly cli?: string;
+  /** Extra Node options for meshward and the Node proxies (--node-option), e.g. --max-semi-space-size=16. */
+  readonly execArgv?: readonly string[];
 }
 
 export const DEFAULT_BUILD: NodeBuild = { suffix: '', label: '' };
@@ -83,7 +85,7 @@ async function startMeshwardInbound(env: BenchEnv, name: string, variant: Meshwa
     allowAnyAuthenticated: variant.allowAnyAuthenticated,
     extra: sidecarExtraYaml(env, name, variant, policyDir),
   });
-  const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv, traceGc: env.traceGc });
+  const sidecar = await startMeshward(env.processes, name, config, { ...build, execArgv: [...env.meshwardExecArgv, ...(build.execArgv ?? [])], traceGc: env.traceGc });
   if (variant.tapSubscriber !== true) return { pids: sidecar.pids, port: sidecar.inboundPort, stop: sidecar.stop, gc: sidecar.gc };
   const tap = await subscribeTap(sidecar.adminPort);
   return {
@@ -153,7 +155,7 @@ const H2_RELAY = new URL('./h2-relay-proxy.ts', import.meta.url).pathname;
 /** Forks a benchmark proxy script (run with tsx) and waits for its {port} message. */
 async function forkProxy(env: BenchEnv, name: string, script: string, args: string[], build: NodeBuild): Promise<{ pid: number; port: number; stop(): Promise<void>; gc: GcTrace | undefined }> {
   const child = fork(script, args, {
-    execArgv: ['--import', 'tsx', ...(env.traceGc ? ['--trace-gc'] : [])],
+    execArgv: ['--import', 'tsx', ...(env.traceGc ? ['--trace-gc'] : []), ...(build.execArgv ?? [])],
     ...(build.node === undefined ? {} : { execPath: build.node }),
     stdio: ['ignore', env.traceGc ? 'pipe' : 'inherit', 'inherit', 'ipc'],
   });
@@ -332,7 +334,7 @@ export function meshwardPair(variant: MeshwardVariant, build: NodeBuild = DEFAUL
         allowAnyAuthenticated: true,
         extra: sidecarExtraYaml(env, name, { ...variant, rbacRules: 0 }, undefined, route),
       });
-      const outbound = await startMeshward(env.processes, name, config, { ...build, execArgv: env.meshwardExecArgv, traceGc: env.traceGc }).catch(async (err: unknown) => {
+      const outbound = await startMeshward(env.processes, name, config, { ...build, execArgv: [...env.meshwardExecArgv, ...(build.execArgv ?? [])], traceGc: env.traceGc }).catch(async (err: unknown) => {
         await inbound.stop();
         throw err;
       });
