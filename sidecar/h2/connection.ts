@@ -16,7 +16,7 @@ import { HpackEncoder } from './hpack/encoder.js';
 import type { H2Options } from './options.js';
 import { OutputBatch } from './output-batch.js';
 import { applySettings, defaultSettings, settingsToSend, type Settings } from './settings.js';
-import { H2Stream, type StreamHandler } from './stream.js';
+import { H2Stream, type StreamHandler, type StreamSender } from './stream.js';
 
 export type Role = 'server' | 'client';
 
@@ -54,7 +54,7 @@ const DRAIN_PING = Buffer.from('meshdrn!', 'latin1');
 const DRAIN_FALLBACK_MS = 1000;
 const CLOSE_LINGER_MS = 1000;
 
-export class H2Connection implements FrameSink {
+export class H2Connection implements FrameSink, StreamSender {
   readonly streams = new Map<number, H2Stream>();
   readonly remote: Settings = defaultSettings();
   private readonly local: Settings;

@@ -2,7 +2,6 @@
 // flags plus "closed", both flow-control windows, DATA waiting for window, and the handler
 // that receives its events. The frames themselves are written by the connection.
 
-import type { H2Connection } from './connection.js';
 
 /** What a stream tells whoever handles it (the relay, a test client). */
 export interface StreamHandler {
@@ -65,7 +64,7 @@ export class H2Stream {
   receivedLength = 0;
 
   constructor(
-    readonly connection: H2Connection,
+    readonly connection: StreamSender,
     readonly id: number,
     sendWindow: number,
     recvWindow: number,
@@ -111,6 +110,16 @@ export class H2Stream {
   consumed(bytes: number): void {
     this.connection.consumed(this, bytes);
   }
+}
+
+/** What a stream needs of its connection (H2Connection implements it): the frames it sends. */
+export interface StreamSender {
+  sendHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void;
+  sendData(stream: H2Stream, data: Buffer, endStream: boolean): number;
+  relayData(stream: H2Stream, buf: Buffer, frameOff: number, dataOff: number, dataLen: number, endStream: boolean): number;
+  sendTrailers(stream: H2Stream, headers: readonly string[]): void;
+  resetStream(stream: H2Stream, code: number, notify: boolean): void;
+  consumed(stream: H2Stream, bytes: number): void;
 }
 
 const EMPTY = Buffer.alloc(0);
