@@ -1,7 +1,7 @@
 // The detectors' only touch on the request path (DATA path): when a call ends, count it on its
 // caller × method pair — a call, a denial, a JWT failure that looks like an attack — and keep a
 // recent trace id; and note calls of undeclared or deprecated methods (catalog.protos: one Map
-// lookup). No allocation for a known pair; the evaluation runs on a timer (evaluator.ts).
+// lookup) and of GraphQL fields the schema marks @deprecated (a lookup per selected field). No allocation for a known pair; the evaluation runs on a timer (evaluator.ts).
 
 import type { DeclarationsSource } from '../catalog/declarations-model.js';
 import type { CallObserver } from '../pipeline/observers.js';
@@ -33,12 +33,22 @@ export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'lab
         pair.firstReason = rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
         pair.firstTraceId = traceId;
       }
-      if (catalog !== undefined && ctx.method !== undefined) {
+      if (catalog !== undefined) {
         const d = catalog.declarations.current;
-        const declared = d.methods.get(ctx.method.fullName);
-        if (declared === undefined ? d.grpcDeclared : declared.deprecated) {
-          const outcomeText = rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
-          catalog.uses.record(declared === undefined ? 'shadow' : 'deprecated', ctx.method.fullName, pair.principal, outcomeText, traceId, declared?.file);
+        const outcomeText = (): string => (rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason);
+        if (ctx.method !== undefined) {
+          const declared = d.methods.get(ctx.method.fullName);
+          if (declared === undefined ? d.grpcDeclared : declared.deprecated) {
+            catalog.uses.record(declared === undefined ? 'shadow' : 'deprecated', ctx.method.fullName, pair.principal, outcomeText(), traceId, declared?.file);
+          }
+        } else if (d.graphqlFields.size > 0 && ctx.graphql?.fieldSets !== undefined) {
+          // GraphQL: each selected field the schema marks @deprecated (the catalog's SDL).
+          for (const fields of ctx.graphql.fieldSets) {
+            for (const coordinate of fields.keys()) {
+              const field = d.graphqlFields.get(coordinate);
+              if (field?.deprecated === true) catalog.uses.record('deprecated_field', coordinate, pair.principal, outcomeText(), traceId, undefined, field.deprecationReason);
+            }
+          }
         }
       }
       if (rejection === undefined) return;

@@ -41,7 +41,7 @@ export class AlertsHarness {
   readonly alerts: Alerts;
   readonly snapshot = snapshotOf(POLICY);
 
-  /** catalog.protos as the harness declares it: GetOrder, and DeleteOrder deprecated. */
+  /** catalog.protos as the harness declares it: GetOrder, and DeleteOrder deprecated; the GraphQL SDL: Order.total deprecated. */
   declarations: Declarations = {
     ...EMPTY_DECLARATIONS,
     version: 'test-1',
@@ -49,6 +49,10 @@ export class AlertsHarness {
     methods: new Map([
       [GET_ORDER, { name: GET_ORDER, deprecated: false, file: 'shop/v1/orders.proto' } as MethodDeclaration],
       [DELETE_ORDER, { name: DELETE_ORDER, deprecated: true, file: 'shop/v1/orders.proto' } as MethodDeclaration],
+    ]),
+    graphqlFields: new Map([
+      ['Query.order', { name: 'Query.order', deprecated: false, deprecationReason: undefined }],
+      ['Order.total', { name: 'Order.total', deprecated: true, deprecationReason: 'Use totalCents.' }],
     ]),
   };
 
@@ -82,6 +86,16 @@ ${alertsYaml.replace(/^/gm, '  ')}
       ctx.rejection = rejection;
       if (spec.traceId !== undefined) ctx.trace = { traceId: spec.traceId, spanId: '00f067aa0ba902b7', sampled: true, appHeaders: {} };
       this.alerts.observer!.ended!(ctx, outcome(rejection === undefined ? 0 : 7));
+    }
+  }
+
+  /** `n` allowed GraphQL calls of `principal` selecting the field coordinates (`Type.field`). */
+  graphqlCall(principal: string, coordinates: readonly string[], n = 1): void {
+    for (let i = 0; i < n; i++) {
+      const ctx = fakeCall('/graphql', {}, principal);
+      (ctx as { protocol: string }).protocol = 'graphql';
+      ctx.graphql = { operationType: 'query', operationName: undefined, cost: 1, operations: 1, fieldSets: [new Map(coordinates.map((c) => [c, c]))] };
+      this.alerts.observer!.ended!(ctx, outcome(undefined, { httpStatus: 200 }));
     }
   }
 

@@ -1,5 +1,6 @@
 // MeshwardShadowApi and MeshwardDeprecatedApi (DESIGN §10): a gRPC method that catalog.protos
-// does not declare, or declares deprecated, was called — once per method and caller, as an
+// does not declare, or declares deprecated, was called, or a GraphQL field the schema marks
+// @deprecated was selected — once per method and caller, as an
 // event alert (active for eventFor). CONTROL path (evaluation timer, from ApiUseTable.takeFresh).
 
 import { clip, type AlertDraft } from './alert.js';
@@ -25,6 +26,21 @@ export function apiUseAlert(use: ApiUse, declarationsVersion: string): AlertDraf
       traceId: use.traceId,
       rule: 'a gRPC method not declared in catalog.protos was called',
       numbers,
+    };
+  }
+  if (use.kind === 'deprecated_field') {
+    return {
+      alertname: 'MeshwardDeprecatedApi',
+      severity: 'info',
+      method,
+      principal: use.principal,
+      summary: `Deprecated API in use: ${use.principal} selected the GraphQL field ${method}`,
+      description:
+        `${method} is marked @deprecated in the GraphQL schema` +
+        `${use.reason === undefined ? '' : ` (${clip(use.reason)})`} and ${use.principal} still selects it. Tell its owners before the field is removed.`,
+      traceId: use.traceId,
+      rule: 'a GraphQL field marked @deprecated in inbound.graphql.schemaFile was selected',
+      numbers: use.reason === undefined ? numbers : { ...numbers, deprecation_reason: clip(use.reason) },
     };
   }
   return {

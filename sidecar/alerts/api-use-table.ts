@@ -1,10 +1,11 @@
-// Calls of undeclared (shadow) and deprecated gRPC methods by caller, for MeshwardShadowApi and
-// MeshwardDeprecatedApi (DESIGN §8, §10). DATA path: only such calls reach it — a known one costs
+// Calls of undeclared (shadow) and deprecated gRPC methods, and of deprecated GraphQL fields,
+// by caller, for MeshwardShadowApi and MeshwardDeprecatedApi (DESIGN §8, §10). DATA path: only such calls reach it — a known one costs
 // two Map lookups and an increment; a new one is queued for the evaluator. Bounded: at most
 // `maxEntries` method × caller entries (the catalog keeps 1,000 undeclared names); beyond
 // that new ones are counted, not tracked.
 
-export type ApiUseKind = 'shadow' | 'deprecated';
+/** `deprecated_field`: a GraphQL field (`Type.field`) the schema marks @deprecated. */
+export type ApiUseKind = 'shadow' | 'deprecated' | 'deprecated_field';
 
 export class ApiUse {
   calls = 0;
@@ -20,6 +21,8 @@ export class ApiUse {
     readonly firstOutcome: string,
     /** The declaring .proto file (deprecated methods). */
     readonly file: string | undefined,
+    /** The @deprecated reason (GraphQL fields). */
+    readonly reason: string | undefined = undefined,
   ) {}
 }
 
@@ -34,7 +37,7 @@ export class ApiUseTable {
     private readonly now: () => number = Date.now,
   ) {}
 
-  record(kind: ApiUseKind, method: string, principal: string, outcome: string, traceId: string | undefined, file: string | undefined): void {
+  record(kind: ApiUseKind, method: string, principal: string, outcome: string, traceId: string | undefined, file: string | undefined, reason?: string): void {
     let byPrincipal = this.#byMethod.get(method);
     let use = byPrincipal?.get(principal);
     if (use === undefined) {
@@ -42,7 +45,7 @@ export class ApiUseTable {
         this.#dropped++;
         return;
       }
-      use = new ApiUse(kind, method, principal, this.now(), outcome, file);
+      use = new ApiUse(kind, method, principal, this.now(), outcome, file, reason);
       if (byPrincipal === undefined) this.#byMethod.set(method, (byPrincipal = new Map()));
       byPrincipal.set(principal, use);
       this.#size++;

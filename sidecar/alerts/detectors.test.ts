@@ -251,6 +251,22 @@ test('shadow and deprecated API use: one event alert per method and caller, from
   assert.deepEqual(h.active('MeshwardShadowApi'), [], 'a known use is not raised again');
 });
 
+test('a GraphQL field the schema marks @deprecated: MeshwardDeprecatedApi once per field and caller, with the reason', () => {
+  h = new AlertsHarness('learnFor: 1h\nevaluateEvery: 10s\neventFor: 5m', '', { catalog: true });
+  h.graphqlCall(FRONTEND, ['Query.order', 'Order.total'], 3);
+  h.graphqlCall(BATCH, ['Query.order'], 2); // nothing deprecated
+  h.advance(10 * SECOND);
+  const deprecated = h.active('MeshwardDeprecatedApi');
+  assert.equal(deprecated.length, 1);
+  assert.deepEqual(deprecated[0]!.labels, { alertname: 'MeshwardDeprecatedApi', severity: 'info', service: 'orders', method: 'Order.total', principal: FRONTEND });
+  assert.equal(deprecated[0]!.annotations.deprecation_reason, 'Use totalCents.');
+  assert.match(deprecated[0]!.annotations.description!, /@deprecated in the GraphQL schema \(Use totalCents\.\)/);
+  assert.deepEqual(h.active('MeshwardShadowApi'), [], 'GraphQL fields are never shadow gRPC methods');
+  h.graphqlCall(FRONTEND, ['Order.total']);
+  h.advance(10 * SECOND);
+  assert.equal(h.active('MeshwardDeprecatedApi').length, 1, 'a known use is not raised twice');
+});
+
 test('without gRPC declarations nothing is a shadow API', () => {
   h = new AlertsHarness('evaluateEvery: 10s', '', { catalog: true });
   h.declarations = { ...h.declarations, grpcDeclared: false, methods: new Map() };
