@@ -4,9 +4,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { render } from './nginx.js';
+import { canConnect, render } from './nginx.js';
 import type { Processes } from './processes.js';
 
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
@@ -58,15 +57,4 @@ export async function startHaproxy(
   }
   // SIGUSR1: soft stop (connections finish, then it exits).
   return { proc, pids: [proc.pid!], stop: () => processes.stop(proc, 'SIGUSR1') };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

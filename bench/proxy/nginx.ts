@@ -24,7 +24,7 @@ export interface RunningNginx {
 export function render(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, name: string) => {
     const v = values[name];
-    if (v === undefined) throw new Error(`nginx template: no value for {{${name}}}`);
+    if (v === undefined) throw new Error(`template: no value for {{${name}}}`);
     return v;
   });
 }
@@ -68,7 +68,8 @@ export async function startNginx(
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (a peer is up). */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.once('connect', () => {

@@ -4,6 +4,8 @@
 // lookup) and of GraphQL fields the schema marks @deprecated (a lookup per selected field). No allocation for a known pair; the evaluation runs on a timer (evaluator.ts).
 
 import type { DeclarationsSource } from '../catalog/declarations-model.js';
+import type { Rejection } from '../core/filter.js';
+import type { Call } from '../pipeline/call.js';
 import type { CallObserver } from '../pipeline/observers.js';
 import { OTHER_METHOD, type MethodLabels } from '../telemetry/method-label.js';
 import type { ApiUseTable } from './api-use-table.js';
@@ -15,6 +17,11 @@ export const UNAUTHENTICATED = 'unauthenticated';
 export interface ApiCatalogWatch {
   readonly declarations: DeclarationsSource;
   readonly uses: ApiUseTable;
+}
+
+/** How a call ended, for annotations: `allowed`, `audit_deny` or the refusal's reason. */
+function outcomeOf(ctx: Call, rejection: Rejection | undefined): string {
+  return rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
 }
 
 export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'label'>, catalog?: ApiCatalogWatch): CallObserver {
@@ -30,23 +37,22 @@ export function alertsObserver(table: PairTable, labels: Pick<MethodLabels, 'lab
       if (method === OTHER_METHOD) pair.example = ctx.method?.fullName ?? ctx.path;
       const rejection = ctx.rejection ?? ctx.lateRejection;
       if (pair.calls === 1 && pair.windows === 0 && pair.firstReason === undefined) {
-        pair.firstReason = rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason;
+        pair.firstReason = outcomeOf(ctx, rejection);
         pair.firstTraceId = traceId;
       }
       if (catalog !== undefined) {
         const d = catalog.declarations.current;
-        const outcomeText = (): string => (rejection === undefined ? (ctx.decision?.decision === 'audit_deny' ? 'audit_deny' : 'allowed') : rejection.reason);
         if (ctx.method !== undefined) {
           const declared = d.methods.get(ctx.method.fullName);
           if (declared === undefined ? d.grpcDeclared : declared.deprecated) {
-            catalog.uses.record(declared === undefined ? 'shadow' : 'deprecated', ctx.method.fullName, pair.principal, outcomeText(), traceId, declared?.file);
+            catalog.uses.record(declared === undefined ? 'shadow' : 'deprecated', ctx.method.fullName, pair.principal, outcomeOf(ctx, rejection), traceId, declared?.file);
           }
         } else if (d.graphqlFields.size > 0 && ctx.graphql?.fieldSets !== undefined) {
           // GraphQL: each selected field the schema marks @deprecated (the catalog's SDL).
           for (const fields of ctx.graphql.fieldSets) {
             for (const coordinate of fields.keys()) {
               const field = d.graphqlFields.get(coordinate);
-              if (field?.deprecated === true) catalog.uses.record('deprecated_field', coordinate, pair.principal, outcomeText(), traceId, undefined, field.deprecationReason);
+              if (field?.deprecated === true) catalog.uses.record('deprecated_field', coordinate, pair.principal, outcomeOf(ctx, rejection), traceId, undefined, field.deprecationReason);
             }
           }
         }
